@@ -1,0 +1,280 @@
+"""The ports between the core and the chat platforms.
+
+The core only knows these types. Each adapter (``adapters/<platform>``)
+implements :class:`ChatAdapter` and turns its platform's updates into the
+typed inbound events below, handed to the :data:`InboundSink` it was given.
+Platform objects never leave their adapter: everything here is plain data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import Enum
+from pathlib import Path
+from typing import Literal, Protocol, runtime_checkable
+
+# --------------------------------------------------------------------------
+# What a platform can do: data the core reads, never `if platform == ...`.
+# --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    max_text_length: int = 4096
+    # Outbound pacing the delivery workers respect.
+    global_rate_per_s: float = 25.0
+    per_chat_interval_s: float = 1.0  # private chats
+    per_group_per_min: int = 20
+    max_upload_bytes: int = 50 * 1024 * 1024
+    # Largest attachment the bot may fetch; ``None`` = no platform limit.
+    max_download_bytes: int | None = None
+    command_prefixes: tuple[str, ...] = ("/",)
+    can_delete: bool = True
+    # e.g. "https://t.me/petitesvoixbot?start={code}"; None when the
+    # platform has no invitation links.
+    invite_link_template: str | None = None
+    # Matrix: a parent may paste a bare invitation code in a direct chat.
+    bare_code_in_direct: bool = False
+    # Buttons under a message (Telegram inline keyboard).
+    has_buttons: bool = False
+
+
+# --------------------------------------------------------------------------
+# Inbound
+# --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ChatRef:
+    chat_id: str
+    is_direct: bool  # a private chat with the bot (not a group/room)
+    title: str | None = None
+
+
+@dataclass(frozen=True)
+class Sender:
+    user_id: str  # stable platform identity ("12345", "@lea:example.org")
+    display_name: str = ""
+
+
+@dataclass(frozen=True)
+class Attachment:
+    # Opaque to the core; the adapter alone can turn it into bytes with
+    # ``ChatAdapter.download``. It must survive a restart (it is stored).
+    ref: str
+    kind: Literal["voice", "audio", "document"]
+    mime: str | None = None
+    filename: str | None = None
+    size: int | None = None
+    duration_s: float | None = None
+
+
+@dataclass(frozen=True)
+class TextMessage:
+    message_id: str
+    chat: ChatRef
+    sender: Sender
+    text: str
+    reply_to: str | None = None  # platform message id replied to
+    received_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class MediaMessage:
+    """A voice note, an audio file or a document (maybe not audio at all)."""
+
+    message_id: str
+    chat: ChatRef
+    sender: Sender
+    attachment: Attachment
+    caption: str = ""
+    reply_to: str | None = None
+    received_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class BotAddedToChat:
+    chat: ChatRef
+    by: Sender | None = None
+
+
+@dataclass(frozen=True)
+class BotRemovedFromChat:
+    chat: ChatRef
+
+
+@dataclass(frozen=True)
+class ChatMigrated:
+    """A Telegram group became a supergroup: same chat, new id."""
+
+    old_chat_id: str
+    new_chat_id: str
+
+
+@dataclass(frozen=True)
+class ChatInvite:
+    """The bot was invited to a room (Matrix). The core answers with
+    ``ChatAdapter.join`` or ``ChatAdapter.leave``."""
+
+    chat: ChatRef
+    inviter: Sender
+
+
+InboundEvent = (
+    TextMessage | MediaMessage | BotAddedToChat | BotRemovedFromChat | ChatMigrated | ChatInvite
+)
+
+# The adapter awaits the sink: when it returns, the event is safely recorded
+# (a Matrix adapter may then persist its sync token).
+InboundSink = Callable[[InboundEvent], Awaitable[None]]
+
+
+# --------------------------------------------------------------------------
+# Outbound
+# --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MediaFile:
+    path: Path
+    mime: str
+    size: int
+    # Key of this file in the media cache ("voice", "compat", ...).
+    variant: str
+    # A platform reference from an earlier upload (Telegram file_id,
+    # Matrix mxc:// URI) the adapter may reuse instead of uploading.
+    cached_ref: str | None = None
+
+
+@dataclass(frozen=True)
+class OutboundAudio:
+    voice: MediaFile  # Ogg/Opus, shown as a voice note
+    compat: MediaFile  # MP3/M4A, for where a voice note is refused
+    duration_s: float
+    title: str
+    waveform: tuple[int, ...] = ()  # 0..1023 amplitudes, ~100 values
+    performer: str = ""
+
+
+@dataclass(frozen=True)
+class OutboundDocument:
+    path: Path
+    filename: str
+    mime: str
+
+
+@dataclass(frozen=True)
+class Choice:
+    """A button under a message; pressing it sends ``command`` as if typed."""
+
+    label: str
+    command: str
+
+
+@dataclass(frozen=True)
+class OutboundMessage:
+    chat_id: str
+    text: str = ""
+    audio: OutboundAudio | None = None
+    document: OutboundDocument | None = None
+    choices: tuple[Choice, ...] = ()
+    reply_to: str | None = None
+    # Same key, same message: a platform with idempotent sends (Matrix
+    # txn ids) uses it so that a re-send after a crash is not a duplicate.
+    idempotency_key: str | None = None
+
+
+@dataclass(frozen=True)
+class Receipt:
+    message_id: str
+    # Platform references worth caching, by MediaFile.variant. Empty when
+    # nothing can be reused (e.g. an encrypted Matrix room).
+    media_refs: dict[str, str] = field(default_factory=dict)
+
+
+class Activity(Enum):
+    RECORDING_VOICE = "record_voice"
+    UPLOADING_VOICE = "upload_voice"
+    UPLOADING_DOCUMENT = "upload_document"
+    TYPING = "typing"
+
+
+# --------------------------------------------------------------------------
+# Errors an adapter raises from ``send``/``download``
+# --------------------------------------------------------------------------
+
+
+class DeliveryError(Exception):
+    """Base class. ``reason`` is a short, stable, log-safe code."""
+
+    def __init__(self, reason: str, detail: str = "") -> None:
+        super().__init__(f"{reason}: {detail}" if detail else reason)
+        self.reason = reason
+        self.detail = detail
+
+
+class RateLimited(DeliveryError):
+    """429: wait ``retry_after`` seconds. ``chat_id`` None = the whole bot."""
+
+    def __init__(self, retry_after: float, chat_id: str | None = None) -> None:
+        super().__init__("rate_limited", f"retry after {retry_after:.1f}s")
+        self.retry_after = retry_after
+        self.chat_id = chat_id
+
+
+class RecipientGone(DeliveryError):
+    """The recipient can no longer be reached: blocked the bot (``blocked``),
+    chat deleted (``chat_not_found``), bot kicked (``kicked``)."""
+
+
+class TransientFailure(DeliveryError):
+    """Network trouble or a 5xx: worth trying again later."""
+
+
+class PermanentFailure(DeliveryError):
+    """The platform will never accept this message as it is."""
+
+
+class AttachmentUnavailable(DeliveryError):
+    """``download`` cannot fetch it (too big for the platform, expired...)."""
+
+
+@dataclass(frozen=True)
+class CommandMenu:
+    """French command menus an adapter may register with its platform."""
+
+    private: tuple[tuple[str, str], ...]
+    group: tuple[tuple[str, str], ...]
+
+
+@runtime_checkable
+class ChatAdapter(Protocol):
+    @property
+    def platform(self) -> str:
+        """Short stable name: "telegram", "matrix", "test"."""
+        ...
+
+    @property
+    def capabilities(self) -> Capabilities: ...
+
+    async def connect(self, sink: InboundSink) -> None:
+        """Log in and start receiving; returns once events flow to ``sink``."""
+        ...
+
+    async def send(self, message: OutboundMessage) -> Receipt: ...
+
+    async def download(self, ref: str) -> bytes: ...
+
+    async def delete(self, chat_id: str, message_id: str) -> bool:
+        """Remove a sent message where the platform still allows it."""
+        ...
+
+    async def join(self, chat_id: str) -> None: ...
+
+    async def leave(self, chat_id: str) -> None: ...
+
+    async def show_activity(self, chat_id: str, activity: Activity) -> None: ...
+
+    async def disconnect(self) -> None: ...
