@@ -216,7 +216,8 @@ def _draw_slip(pdf: FPDF, slip: Slip, x0: float, y0: float, matrix_hint: str | N
         pdf.multi_cell(width, _TEXT_LINE, _pdf_text(note), align="L")
 
     if slip.expires_at is not None:
-        pdf.set_xy(left, y0 + _SLIP_H - _MARGIN - 4.5)
+        # At the foot of the slip, or under the text when a long name pushed it down.
+        pdf.set_xy(left, max(y0 + _SLIP_H - _MARGIN - 4.5, pdf.get_y() + 1.0))
         pdf.set_font("helvetica", style="B", size=9.5)
         pdf.cell(width, 4.5, _pdf_text(f"Valable jusqu’au {french_date(slip.expires_at)}"))
 
