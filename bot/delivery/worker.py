@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from datetime import timedelta
 
@@ -89,7 +90,7 @@ class DeliveryWorker:
             self.pacer.take(delivery.chat_id)
             task = asyncio.create_task(self._deliver(delivery))
             self._in_flight[delivery.id] = task
-            task.add_done_callback(lambda _t, i=delivery.id: self._done(i))
+            task.add_done_callback(functools.partial(self._done, delivery.id))
             launched += 1
         if launched:
             return 0
@@ -100,7 +101,7 @@ class DeliveryWorker:
                 soonest = min(soonest, max(0.05, ahead))
         return max(0.02, soonest)
 
-    def _done(self, delivery_id: int) -> None:
+    def _done(self, delivery_id: int, _task: asyncio.Task[None]) -> None:
         self._in_flight.pop(delivery_id, None)
         self._slots.release()
 
