@@ -12,6 +12,7 @@ from bot.audio import AudioLimits, AudioPipeline
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.delivery.worker import DeliveryWorker
+from bot.digests import Digests
 from bot.ports import ChatAdapter
 from bot.service.context import Context
 from bot.service.dispatcher import Dispatcher
@@ -56,6 +57,7 @@ class Service:
     dispatcher: Dispatcher
     publisher: Publisher
     workers: list[DeliveryWorker]
+    digests: Digests
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
     drain_timeout: float = 20.0
     _loops: list[asyncio.Task[None]] = field(default_factory=list)
@@ -75,6 +77,7 @@ class Service:
             dispatcher=Dispatcher(ctx, filing),
             publisher=Publisher(ctx),
             workers=[DeliveryWorker(ctx, a, settings.delivery) for a in adapters.values()],
+            digests=Digests(ctx),
         )
 
     async def start(self) -> None:
@@ -86,14 +89,15 @@ class Service:
             log.info("%s adapter connected", adapter.platform)
         self._loops.append(asyncio.create_task(self.publisher.run(self.stopping)))
         for worker in self.workers:
-            self._loops.append(
-                asyncio.create_task(worker.run(self.stopping, self.drain_timeout))
-            )
+            self._loops.append(asyncio.create_task(worker.run(self.stopping, self.drain_timeout)))
+        # Plans what fell due while stopped, then wakes the planner every minute.
+        await self.digests.start()
 
     async def stop(self) -> None:
         """Stop receiving, let sends under way finish, close. Loses nothing:
         every state not reached is still in the database for the next start."""
         self.stopping.set()
+        self.digests.stop()
         for adapter in self.ctx.adapters.values():
             try:
                 await adapter.disconnect()

@@ -137,3 +137,48 @@ class Delivery:
     next_try_at: datetime
     last_error: str | None
     platform_message_id: str | None
+
+
+@dataclass(frozen=True)
+class Digest:
+    id: int
+    guardian_id: int
+    period_key: str
+    platform: str
+    chat_id: str
+    state: str
+    due_at: datetime
+    next_try_at: datetime
+    attempts: int
+    steps_done: int
+    mix_key: str | None
+
+
+@dataclass(frozen=True)
+class DigestItem:
+    """One recording of a digest, with what its message needs."""
+
+    delivery_id: int
+    delivery_state: str
+    recording_id: int
+    live: bool  # still published (not withdrawn since)
+    class_name: str
+    album_title: str
+    album_position: int
+    position: int
+    title: str
+    duration_s: float | None
+    voice_sha: str | None
+    compat_sha: str | None
+    compat_mime: str | None
+    waveform: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Mix:
+    content_key: str
+    voice_sha: str
+    compat_sha: str
+    compat_mime: str
+    duration_s: float
+    waveform: tuple[int, ...]

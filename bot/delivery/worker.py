@@ -9,12 +9,15 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+from collections.abc import Coroutine
 from datetime import timedelta
+from typing import Any
 
 from bot.aio import nap
 from bot.config import DeliverySettings
 from bot.delivery.pacing import Pacer
 from bot.delivery.uploads import UploadGate
+from bot.digests.sender import DigestSender
 from bot.ports import (
     ChatAdapter,
     DeliveryError,
@@ -48,8 +51,9 @@ class DeliveryWorker:
         self.pacer = Pacer(adapter.capabilities)
         self.gate = UploadGate()
         self.wake = ctx.wake.delivery.setdefault(self.platform, asyncio.Event())
-        self._in_flight: dict[int, asyncio.Task[None]] = {}
+        self._in_flight: dict[tuple[str, int], asyncio.Task[None]] = {}
         self._slots = asyncio.Semaphore(IN_FLIGHT)
+        self.digests = DigestSender(ctx, adapter, self.pacer, self.gate, settings)
 
     async def run(self, stopping: asyncio.Event, drain_timeout: float = 20.0) -> None:
         while not stopping.is_set():
@@ -86,7 +90,7 @@ class DeliveryWorker:
         for delivery in due:
             if stopping.is_set():
                 return 0
-            if delivery.id in self._in_flight:
+            if ("delivery", delivery.id) in self._in_flight:
                 continue
             chat_wait = self.pacer.chat_ready_in(delivery.chat_id)
             if chat_wait > 0:
@@ -97,12 +101,12 @@ class DeliveryWorker:
                 await asyncio.sleep(global_wait)
             await self._slots.acquire()
             self.pacer.take(delivery.chat_id)
-            task = asyncio.create_task(self._deliver(delivery))
-            self._in_flight[delivery.id] = task
-            task.add_done_callback(functools.partial(self._done, delivery.id))
+            self._launch(("delivery", delivery.id), self._deliver(delivery))
             launched += 1
-        if launched:
+        digests_wait = await self._launch_digests(stopping)
+        if launched or digests_wait == 0:
             return 0
+        soonest = min(soonest, digests_wait)
         if not due:
             next_at = await self.ctx.repos.deliveries.next_due_time(self.platform)
             if next_at is not None:
@@ -110,9 +114,40 @@ class DeliveryWorker:
                 soonest = min(soonest, max(0.05, ahead))
         return max(0.02, soonest)
 
-    def _done(self, delivery_id: int, _task: asyncio.Task[None]) -> None:
-        self._in_flight.pop(delivery_id, None)
+    async def _launch_digests(self, stopping: asyncio.Event) -> float:
+        """Start the digests due now (each one a few paced messages); 0 if any
+        started, else how long until the next one."""
+        repos, now = self.ctx.repos, self.ctx.clock.now()
+        due = await repos.digests.due(self.platform, now, BATCH)
+        launched = 0
+        for digest in due:
+            if stopping.is_set():
+                return 0
+            if ("digest", digest.id) in self._in_flight:
+                continue
+            if self.pacer.chat_ready_in(digest.chat_id) > 0:
+                continue
+            await self._slots.acquire()
+            self._launch(("digest", digest.id), self.digests.send(digest))
+            launched += 1
+        if launched:
+            return 0
+        if due:
+            return IDLE_WAIT_S
+        next_at = await repos.digests.next_due_time(self.platform)
+        if next_at is None:
+            return IDLE_WAIT_S
+        return max(0.05, (next_at - now).total_seconds())
+
+    def _launch(self, key: tuple[str, int], work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(work)
+        self._in_flight[key] = task
+        task.add_done_callback(functools.partial(self._done, key))
+
+    def _done(self, key: tuple[str, int], _task: asyncio.Task[None]) -> None:
+        self._in_flight.pop(key, None)
         self._slots.release()
+        self.wake.set()  # what waited behind it may go now
 
     async def _deliver(self, delivery: Delivery) -> None:
         repos = self.ctx.repos
@@ -150,6 +185,7 @@ class DeliveryWorker:
             await repos.deliveries.mark_failed(delivery.id, exc.reason)
             await repos.families.suspend_guardian(delivery.guardian_id, exc.reason)
             await repos.deliveries.fail_open_of_guardian(delivery.guardian_id, exc.reason)
+            await repos.digests.fail_open_of_guardian(delivery.guardian_id, exc.reason)
             log.info("a guardian can no longer be reached (%s)", exc.reason)
         except PermanentFailure as exc:
             await repos.deliveries.mark_failed(delivery.id, exc.reason)
@@ -190,4 +226,3 @@ class DeliveryWorker:
             variant=variant,
             cached_ref=await self.ctx.repos.media_cache.get(sha, self.platform),
         )
-

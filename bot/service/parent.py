@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from bot.commands import Command
+from bot.digests.planner import Planner
 from bot.ports import Choice, TextMessage
+from bot.schedule_words import WeeklySlot, french_clock
 from bot.service import texts
 from bot.service.context import Context
 from bot.service.listening import Listening
@@ -27,6 +29,21 @@ class ParentCommands:
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
         self.listening = Listening(ctx)
+        self.planner = Planner(ctx)
+
+    async def _schedule_words(self, guardian: Guardian, frequency: str) -> str:
+        """When the digests of that frequency go out, in words."""
+        schedule = self.ctx.settings.schedule
+        if frequency == "quotidien":
+            return f" (à {french_clock(schedule.daily_digest)})"
+        if frequency != "hebdomadaire":
+            return ""
+        slots = []
+        for sub in await self.ctx.repos.families.subscriptions_of_guardian(guardian.id):
+            klass = await self.ctx.repos.schools.get_class(sub.class_id)
+            if klass is not None:
+                slots.append(WeeklySlot.from_storage(klass.weekly_digest).french())
+        return f" (le {' et le '.join(dict.fromkeys(slots))})" if slots else ""
 
     async def handle(
         self, platform: str, msg: TextMessage, command: Command, guardian: Guardian
@@ -53,15 +70,16 @@ class ParentCommands:
                     )
                     return
                 await repos.families.set_frequency(guardian.id, wanted)
+                when = await self._schedule_words(guardian, wanted)
                 await self.ctx.say(
                     platform,
                     chat,
                     f"C'est noté : vous recevrez les enregistrements "
-                    f"{texts.FREQUENCY_WORDS[wanted]}.",
+                    f"{texts.FREQUENCY_WORDS[wanted]}{when}.",
                 )
             case "pause":
                 await repos.families.set_paused(guardian.id, True)
-                await repos.deliveries.hold_open_of_guardian(guardian.id)
+                await repos.digests.hold_for_pause(guardian.id)
                 await self.ctx.say(
                     platform,
                     chat,
@@ -70,12 +88,10 @@ class ParentCommands:
                 )
             case "reprendre":
                 await repos.families.set_paused(guardian.id, False)
-                waiting = await repos.deliveries.release_held_of_guardian(
-                    guardian.id, self.ctx.clock.now()
-                )
-                self.ctx.wake.deliveries(platform)
-                extra = f" {waiting} enregistrement(s) vous attendai(en)t." if waiting else ""
-                await self.ctx.say(platform, chat, "C'est reparti !" + extra)
+                subs = await repos.families.subscriptions_of_guardian(guardian.id)
+                immediate = all(s.frequency == "immediat" for s in subs)
+                waiting = await self.planner.resume(guardian.id, immediate)
+                await self.ctx.say(platform, chat, "C'est reparti !" + _resumed(waiting, immediate))
             case "albums":
                 subs = await repos.families.subscriptions_of_guardian(guardian.id)
                 classes = list(dict.fromkeys(s.class_id for s in subs))
@@ -106,3 +122,11 @@ class ParentCommands:
                 )
             case _:
                 await self.ctx.say(platform, chat, texts.parent_help(p))
+
+
+def _resumed(waiting: int, immediate: bool) -> str:
+    if not waiting:
+        return ""
+    count = "1 enregistrement" if waiting == 1 else f"{waiting} enregistrements"
+    when = "vous arrive en un seul résumé" if immediate else "viendra avec votre prochain résumé"
+    return f" Ce qui a été publié pendant la pause ({count}) {when}."

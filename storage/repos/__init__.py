@@ -8,6 +8,7 @@ from storage.db import Database
 from storage.repos.albums import AlbumRepo
 from storage.repos.audit import AuditRepo
 from storage.repos.deliveries import DeliveryRepo, MediaCacheRepo
+from storage.repos.digests import DigestRepo
 from storage.repos.families import FamilyRepo
 from storage.repos.invitations import InvitationRepo
 from storage.repos.recordings import RecordingRepo
@@ -18,6 +19,7 @@ __all__ = [
     "AlbumRepo",
     "AuditRepo",
     "DeliveryRepo",
+    "DigestRepo",
     "FamilyRepo",
     "InvitationRepo",
     "MediaCacheRepo",
@@ -38,6 +40,7 @@ class Repositories:
     albums: AlbumRepo
     recordings: RecordingRepo
     deliveries: DeliveryRepo
+    digests: DigestRepo
     media_cache: MediaCacheRepo
     audit: AuditRepo
 
@@ -52,6 +55,7 @@ class Repositories:
             albums=AlbumRepo(db),
             recordings=RecordingRepo(db),
             deliveries=DeliveryRepo(db),
+            digests=DigestRepo(db),
             media_cache=MediaCacheRepo(db),
             audit=AuditRepo(db),
         )
