@@ -116,6 +116,8 @@ class DigestRepo:
                           WHERE r.class_id IN {classes} AND {_WAITING} AND {_WEEKLY_CLASS})""",
                 key_prefix,
                 to_db_time(due),
+                to_db_time(send_at),  # unused here: same numbering as above
+                to_db_time(now),
                 slot,
             )
         return created
