@@ -7,7 +7,7 @@ import asyncio
 from datetime import UTC, datetime, time
 from pathlib import Path
 
-from adapters.memory import MemoryAdapter
+from adapters.memory import MemoryAdapter, blocked, rate_limited
 from bot.config import ScheduleSettings
 from bot.digests.planner import Planner
 from bot.service.quiet_hours import next_allowed
@@ -228,3 +228,40 @@ async def test_the_scheduler_job_is_wired_and_wakes_the_planner(stage: Stage) ->
     await eventually(lambda: len(audio_titles(stage, "papa")) == 1)
     assert alarm.ticks >= 1
     assert len(digest_texts(stage, "papa")) == 1
+
+
+async def test_resume_on_a_daily_rhythm_joins_the_next_digest(stage: Stage) -> None:
+    await class_with(stage, papa="quotidien")
+    await stage.say("papa", "/pause")
+    await post(stage, "Groupe 1", "Groupe 2")
+    await stage.publish()
+    assert await plan_at(stage, paris(2026, 11, 24, 18, 0)) == 0  # paused: nothing planned
+    await stage.say("papa", "/reprendre")
+    assert "viendra avec votre prochain résumé" in stage.adapter.texts_to("papa")[-1]
+    await settle(stage)
+    assert audio_titles(stage, "papa") == []
+    assert await plan_at(stage, paris(2026, 11, 25, 18, 0)) == 1
+    await eventually(lambda: len(audio_titles(stage, "papa")) == 2)
+    await settle(stage)
+    assert len(digest_texts(stage, "papa")) == 1
+
+
+async def test_digest_errors_rate_limit_then_blocked(stage: Stage) -> None:
+    await class_with(stage, papa="quotidien", maman="quotidien")
+    await post(stage, "Groupe 1")
+    await stage.publish()
+    stage.adapter.failures["papa"] = rate_limited(0.3, "papa")
+    stage.adapter.failures["maman"] = blocked
+    assert await plan_at(stage, paris(2026, 11, 24, 18, 0)) == 2
+    await settle(stage)
+    repos = stage.svc.ctx.repos
+    assert await repos.digests.counts_by_state() == {"failed": 1, "sending": 1}
+    lines = await repos.families.family_lines(1)
+    assert sum(line.suspended for line in lines) == 1  # maman blocked the bot
+    # Once the pause asked for is over, papa's digest goes, once.
+    del stage.adapter.failures["papa"]
+    stage.clock.advance(1)
+    await eventually(lambda: len(audio_titles(stage, "papa")) == 1)
+    await settle(stage)
+    assert len(digest_texts(stage, "papa")) == 1
+    assert await repos.digests.counts_by_state() == {"failed": 1, "sent": 1}
