@@ -19,7 +19,10 @@ Measured on a 3-minute stereo WAV, the analysis pass costs about a quarter of
 one plain Opus encode; ``loudnorm`` (192 kHz resampling) or ``dynaudnorm``
 cost several times more. Opus runs at complexity 6: at 32 kbit/s complexity
 7..10 switch libopus to its speech modes and triple the encode time for a
-difference nobody hears on a phone speaker.
+difference nobody hears on a phone speaker. Constrained VBR keeps the
+average at 32 kbit/s (free VBR at complexity 6 overshoots to ~50 kbit/s on
+loud, harmonic speech), so four minutes stay under 1 MB, the size up to which
+Telegram draws the waveform of a voice note.
 """
 
 from __future__ import annotations
@@ -223,7 +226,8 @@ class AudioPipeline:
             *inputs,
             "-filter_complex", graph + (f";[w]aresample={PCM_RATE}[pcm]" if meter else ""),
             "-map_metadata", "-1",
-            "-map", "[v]", "-c:a", "libopus", "-b:a", "32k", "-compression_level", "6",
+            "-map", "[v]", "-c:a", "libopus", "-b:a", "32k", "-vbr", "constrained",
+            "-compression_level", "6",
             "-ar", "48000", "-f", "ogg", str(voice),
             "-map", "[c]", "-c:a", "libmp3lame", "-b:a", "64k", "-compression_level", "7",
             "-ar", "44100", "-f", "mp3", str(compat),
