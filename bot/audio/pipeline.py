@@ -48,6 +48,8 @@ MAX_GAIN_DB = 40.0  # a whisper at -59 LUFS still comes up; noise is not blown f
 MIN_GAIN_DB = -20.0
 CEILING_DB = -1.0  # sample peak ceiling of the prepared audio
 MAX_LIMITING_DB = 12.0  # how far the limiter may pull peaks down
+# A "20:00" file decodes to a few packets more; one second of slack.
+DURATION_SLACK_S = 1.0
 
 VOICE_NAME = "voice.ogg"
 COMPAT_NAME = "compat.mp3"
@@ -176,7 +178,7 @@ class AudioPipeline:
 
     def _decode_cap(self) -> str:
         # Decode a little past the limit: enough to know it is too long.
-        return f"{self.limits.max_duration_s + 1:.3f}"
+        return f"{self.limits.max_duration_s + DURATION_SLACK_S + 1:.3f}"
 
     async def _analyse(self, source: Path) -> _Analysis:
         meter = LevelMeter()
@@ -197,7 +199,7 @@ class AudioPipeline:
             raise AudioRejected("unreadable")
         if meter.samples == 0:
             raise AudioRejected("empty")
-        if meter.duration_s > self.limits.max_duration_s:
+        if meter.duration_s > self.limits.max_duration_s + DURATION_SLACK_S:
             raise AudioRejected.too_long(self.limits.max_duration_s)
         bounds = speech_bounds(meter)
         if bounds is None:
