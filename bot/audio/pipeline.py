@@ -16,8 +16,12 @@ export. ``python -m bench.ingest`` measures both. So every step streams:
    through ``asplit``: Ogg/Opus 32 kbit/s and MP3 64 kbit/s.
 
 Measured on a 3-minute stereo WAV, the analysis pass costs about a quarter of
-one plain Opus encode; ``loudnorm`` (192 kHz resampling) or ``dynaudnorm``
-cost several times more. Opus runs at complexity 6: at 32 kbit/s complexity
+one plain Opus encode, while ``loudnorm`` alone (192 kHz resampling) costs
+about 2.5 encodes. ``dynaudnorm`` is as cheap but rides the gain frame by
+frame, lifting the pauses and the room noise between words; and the trim
+and the silence verdict need a look at the whole file first anyway, so one
+measured gain from that look is both cheaper and truer. Opus runs at
+complexity 6: at 32 kbit/s complexity
 7..10 switch libopus to its speech modes and triple the encode time for a
 difference nobody hears on a phone speaker. Constrained VBR keeps the
 average at 32 kbit/s (free VBR at complexity 6 overshoots to ~50 kbit/s on
