@@ -86,9 +86,7 @@ class Service:
             log.info("%s adapter connected", adapter.platform)
         self._loops.append(asyncio.create_task(self.publisher.run(self.stopping)))
         for worker in self.workers:
-            self._loops.append(
-                asyncio.create_task(worker.run(self.stopping, self.drain_timeout))
-            )
+            self._loops.append(asyncio.create_task(worker.run(self.stopping, self.drain_timeout)))
 
     async def stop(self) -> None:
         """Stop receiving, let sends under way finish, close. Loses nothing:

@@ -190,4 +190,3 @@ class DeliveryWorker:
             variant=variant,
             cached_ref=await self.ctx.repos.media_cache.get(sha, self.platform),
         )
-

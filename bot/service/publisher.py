@@ -54,4 +54,3 @@ class Publisher:
                 delay = min(delay, max(0.05, (next_at - self.ctx.clock.now()).total_seconds()))
             self.ctx.wake.publisher.clear()
             await nap(delay, stopping, self.ctx.wake.publisher)
-
