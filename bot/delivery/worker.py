@@ -18,7 +18,6 @@ from bot.delivery.uploads import UploadGate
 from bot.ports import (
     ChatAdapter,
     DeliveryError,
-    MediaFile,
     OutboundAudio,
     OutboundMessage,
     PermanentFailure,
@@ -173,20 +172,12 @@ class DeliveryWorker:
         klass = await self.ctx.repos.schools.get_class(rec.class_id)
         title = rec.title or f"Enregistrement n°{rec.position}"
         return OutboundAudio(
-            voice=await self._file(rec.voice_sha, "audio/ogg", "voice"),
-            compat=await self._file(rec.compat_sha, rec.compat_mime, "compat"),
+            voice=await self.ctx.media_file(self.platform, rec.voice_sha, "audio/ogg", "voice"),
+            compat=await self.ctx.media_file(
+                self.platform, rec.compat_sha, rec.compat_mime, "compat"
+            ),
             duration_s=rec.duration_s or 0.0,
             title=f"{album.title} : {title}" if album else title,
             waveform=rec.waveform,
             performer=klass.name if klass else "",
-        )
-
-    async def _file(self, sha: str, mime: str, variant: str) -> MediaFile:
-        path = self.ctx.media.path(sha)
-        return MediaFile(
-            path=path,
-            mime=mime,
-            size=path.stat().st_size,
-            variant=variant,
-            cached_ref=await self.ctx.repos.media_cache.get(sha, self.platform),
         )

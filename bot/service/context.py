@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from bot.audio import AudioPipeline
 from bot.clock import Clock
 from bot.config import Settings
-from bot.ports import ChatAdapter, Choice, OutboundDocument, OutboundMessage, Receipt
+from bot.ports import ChatAdapter, Choice, MediaFile, OutboundDocument, OutboundMessage, Receipt
 from storage.media import MediaStore
 from storage.repos import Repositories
 
@@ -71,3 +71,15 @@ class Context:
         except Exception as exc:  # the platform's trouble, not ours to crash on
             log.warning("reply to a %s chat failed: %s", platform, type(exc).__name__)
             return None
+
+    async def media_file(self, platform: str, sha: str, mime: str, variant: str) -> MediaFile:
+        """A stored file as an adapter sends it, with the platform's cached
+        reference from an earlier upload when there is one."""
+        path = self.media.path(sha)
+        return MediaFile(
+            path=path,
+            mime=mime,
+            size=path.stat().st_size,
+            variant=variant,
+            cached_ref=await self.repos.media_cache.get(sha, platform),
+        )
