@@ -189,7 +189,12 @@ class TelegramAdapter:
         """Stop fetching, finish the updates already fetched, close HTTP."""
         try:
             if app.updater is not None and app.updater.running:
-                await app.updater.stop()
+                try:
+                    await app.updater.stop()
+                except tg.TelegramError as exc:
+                    # The last offset could not be confirmed: Telegram sends
+                    # those updates again on the next start.
+                    log.warning("updater stopped uncleanly: %s", type(exc).__name__)
             if app.running:
                 await app.stop()
             await app.shutdown()

@@ -17,8 +17,13 @@ from telegram import (
 )
 from telegram import error as tg
 
-from adapters.telegram.errors import is_refused_file_id, is_voice_forbidden, map_error
-from adapters.telegram.text import MAX_CAPTION, split_text, truncate
+from adapters.telegram.errors import (
+    is_refused_file_id,
+    is_voice_forbidden,
+    map_error,
+    retry_after_seconds,
+)
+from adapters.telegram.text import MAX_CAPTION, split_text, truncate, utf16_len
 from bot.ports import (
     Choice,
     MediaFile,
@@ -34,7 +39,14 @@ log = logging.getLogger(__name__)
 MAX_UPLOAD = 50 * 1024 * 1024
 MAX_CALLBACK_DATA = 64  # bytes
 
+# Between two parts of one message to the same chat (Telegram: ~1 message/s).
+PART_INTERVAL_S = 1.0
+# A 429 after a part already went out is waited out here, within reason.
+MID_MESSAGE_RETRIES = 3
+MID_MESSAGE_MAX_WAIT_S = 30.0
+
 _SendMedia = Callable[[str | InputFile], Awaitable[Message]]
+_Part = Callable[[ReplyParameters | None], Awaitable[tuple[str, dict[str, str]]]]
 
 
 def keyboard(choices: tuple[Choice, ...]) -> InlineKeyboardMarkup | None:
@@ -58,54 +70,119 @@ async def _read(path: Path) -> bytes:
     return await asyncio.to_thread(path.read_bytes)
 
 
+class _VoiceForbidden(Exception):
+    pass
+
+
 class Outbound:
     """Sends one OutboundMessage; raises the port's DeliveryError subclasses."""
 
     def __init__(self, bot: Bot) -> None:
         self.bot = bot
+        # Chats whose user refuses voice notes (privacy setting): audio at once.
+        self._no_voice: set[str] = set()
 
     async def send(self, message: OutboundMessage) -> Receipt:
-        """Text first (split at 4096), then the document or the recording.
+        """One OutboundMessage as one Telegram message whenever possible.
 
-        The receipt's id is the media message when there is one, else the
-        text; several messages give ``"id1,id2"`` (``delete`` removes all).
-        Buttons go under the last message.
+        With a recording or a document, the text becomes its caption when it
+        fits (1,024 units; the recording's title otherwise); a longer text
+        goes first, split at 4,096 units. Parts of one message are a second
+        apart (Telegram's pace for one chat) and a 429 met after the first
+        part is waited out here, so that the core never sends a part twice.
+        The receipt's id is ``"id1,id2"`` when there are several parts
+        (``delete`` removes them all). Buttons go under the last part.
         """
         chat = message.chat_id
         markup = keyboard(message.choices)
+        text = message.text if message.text.strip() else ""
         has_media = message.audio is not None or message.document is not None
-        pieces = split_text(message.text) if message.text.strip() else []
+        caption: str | None = None
+        pieces: list[str] = []
+        if has_media and utf16_len(text) <= MAX_CAPTION:
+            caption = text or None
+        elif text:
+            pieces = split_text(text)
+        parts: list[_Part] = []
+        for i, piece in enumerate(pieces):
+            last = i == len(pieces) - 1 and not has_media
+            parts.append(self._text_part(chat, piece, markup if last else None))
+        if message.document is not None:
+            parts.append(self._document_part(chat, message.document, caption, markup))
+        if message.audio is not None:
+            title = caption or truncate(message.audio.title, MAX_CAPTION) or None
+            parts.append(self._audio_part(chat, message.audio, title, markup))
+        if not parts:
+            raise PermanentFailure("empty_message")
         ids: list[str] = []
         refs: dict[str, str] = {}
         reply_to = message.reply_to
-        try:
-            for i, piece in enumerate(pieces):
-                last = i == len(pieces) - 1 and not has_media
-                sent = await self.bot.send_message(
-                    chat,
-                    piece,
-                    reply_parameters=_reply(reply_to),
-                    reply_markup=markup if last else None,
-                )
-                ids.append(str(sent.message_id))
-                reply_to = None
-            if message.document is not None:
-                sent = await self._document(chat, message.document, reply_to, markup)
-                ids.append(str(sent.message_id))
-            if message.audio is not None:
-                mid, refs = await self._audio(chat, message.audio, reply_to, markup)
-                ids.append(mid)
-        except tg.TelegramError as exc:
-            raise map_error(exc, chat) from exc
-        if not ids:
-            raise PermanentFailure("empty_message")
+        for i, part in enumerate(parts):
+            if i:
+                await asyncio.sleep(PART_INTERVAL_S)
+            mid, part_refs = await self._run_part(part, _reply(reply_to), chat, first=i == 0)
+            ids.append(mid)
+            refs.update(part_refs)
+            reply_to = None
         return Receipt(message_id=",".join(ids), media_refs=refs)
+
+    async def _run_part(
+        self, part: _Part, reply: ReplyParameters | None, chat: str, *, first: bool
+    ) -> tuple[str, dict[str, str]]:
+        attempts = 0
+        while True:
+            try:
+                return await part(reply)
+            except tg.RetryAfter as exc:
+                attempts += 1
+                wait = retry_after_seconds(exc)
+                if first or attempts > MID_MESSAGE_RETRIES or wait > MID_MESSAGE_MAX_WAIT_S:
+                    raise map_error(exc, chat) from exc
+                log.info("429 in the middle of a message: waiting %.0f s", wait)
+                await asyncio.sleep(wait)
+            except tg.TelegramError as exc:
+                raise map_error(exc, chat) from exc
+
+    def _text_part(self, chat: str, text: str, markup: InlineKeyboardMarkup | None) -> _Part:
+        async def part(reply: ReplyParameters | None) -> tuple[str, dict[str, str]]:
+            sent = await self.bot.send_message(
+                chat, text, reply_parameters=reply, reply_markup=markup
+            )
+            return str(sent.message_id), {}
+
+        return part
+
+    def _document_part(
+        self,
+        chat: str,
+        doc: OutboundDocument,
+        caption: str | None,
+        markup: InlineKeyboardMarkup | None,
+    ) -> _Part:
+        async def part(reply: ReplyParameters | None) -> tuple[str, dict[str, str]]:
+            sent = await self._document(chat, doc, caption, reply, markup)
+            return str(sent.message_id), {}
+
+        return part
+
+    def _audio_part(
+        self,
+        chat: str,
+        audio: OutboundAudio,
+        caption: str | None,
+        markup: InlineKeyboardMarkup | None,
+    ) -> _Part:
+        async def part(reply: ReplyParameters | None) -> tuple[str, dict[str, str]]:
+            return await self._audio(chat, audio, caption, reply, markup)
+
+        return part
 
     async def _document(
         self,
         chat: str,
         doc: OutboundDocument,
-        reply_to: str | None,
+        caption: str | None,
+        reply: ReplyParameters | None,
         markup: InlineKeyboardMarkup | None,
     ) -> Message:
         data = await _read(doc.path)
@@ -114,7 +191,8 @@ class Outbound:
         return await self.bot.send_document(
             chat,
             InputFile(data, filename=doc.filename),
-            reply_parameters=_reply(reply_to),
+            caption=caption,
+            reply_parameters=reply,
             reply_markup=markup,
         )
 
@@ -122,27 +200,32 @@ class Outbound:
         self,
         chat: str,
         audio: OutboundAudio,
-        reply_to: str | None,
+        caption: str | None,
+        reply: ReplyParameters | None,
         markup: InlineKeyboardMarkup | None,
     ) -> tuple[str, dict[str, str]]:
         """The voice note; the compat file as audio where voice notes are refused."""
         try:
+            if chat in self._no_voice:
+                raise _VoiceForbidden
             sent = await self._with_cache(
                 audio.voice,
                 lambda media: self.bot.send_voice(
                     chat,
                     media,
                     duration=round(audio.duration_s),
-                    caption=truncate(audio.title, MAX_CAPTION) or None,
-                    reply_parameters=_reply(reply_to),
+                    caption=caption,
+                    reply_parameters=reply,
                     reply_markup=markup,
                 ),
             )
             file_id = sent.voice.file_id if sent.voice else None
             variant = audio.voice.variant
-        except tg.BadRequest as exc:
-            if not is_voice_forbidden(exc):
-                raise
+        except (tg.BadRequest, _VoiceForbidden) as exc:
+            if isinstance(exc, tg.BadRequest):
+                if not is_voice_forbidden(exc):
+                    raise
+                self._no_voice.add(chat)
             sent = await self._with_cache(
                 audio.compat,
                 lambda media: self.bot.send_audio(
@@ -151,7 +234,8 @@ class Outbound:
                     duration=round(audio.duration_s),
                     title=audio.title or None,
                     performer=audio.performer or None,
-                    reply_parameters=_reply(reply_to),
+                    caption=caption,
+                    reply_parameters=reply,
                     reply_markup=markup,
                 ),
             )
