@@ -121,7 +121,9 @@ class MemoryAdapter:
     # -- what the tests read ------------------------------------------------
 
     def texts_to(self, chat_id: str) -> list[str]:
-        return [s.message.text for s in self.sent if s.message.chat_id == chat_id and s.message.text]
+        return [
+            s.message.text for s in self.sent if s.message.chat_id == chat_id and s.message.text
+        ]
 
     def audio_to(self, chat_id: str) -> list[SentMessage]:
         return [s for s in self.sent if s.message.chat_id == chat_id and s.message.audio]

@@ -107,6 +107,7 @@ class TelegramAdapter:
                 f"https://t.me/{self._username}?start={{code}}" if self._username else None
             ),
             has_buttons=True,
+            sees_group_media=self._sees_all,
         )
 
     @property

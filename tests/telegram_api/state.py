@@ -49,6 +49,9 @@ class Limits:
     enforce: bool = True
     global_per_s: int = 30
     per_private_interval_s: float = 1.0
+    # Real Telegram lets a few quick replies through in one private chat;
+    # 1 = strictly one message per interval.
+    per_private_burst: int = 1
     per_group_per_min: int = 20
     # Clock jitter forgiven on the per-chat interval.
     slack_s: float = 0.02
@@ -129,7 +132,7 @@ class FakeTelegram:
     _closing: bool = False
     # Flood control bookkeeping: times of accepted sends.
     _global_sends: deque[float] = field(default_factory=deque)
-    _chat_last: dict[str, float] = field(default_factory=dict)
+    _chat_bucket: dict[str, tuple[float, float]] = field(default_factory=dict)
     _group_sends: dict[str, deque[float]] = field(default_factory=dict)
 
     # ------------------------------------------------------------------
@@ -441,10 +444,10 @@ class FakeTelegram:
             raise too_many_requests(max(1, math.ceil(1.0 - (now - window[0]))))
         kind = chat_type(chat_id)
         if kind == "private":
-            last = self._chat_last.get(chat_id)
-            if last is not None and now - last < lim.per_private_interval_s - lim.slack_s:
+            tokens = self._chat_tokens(chat_id, now)
+            if tokens < 1.0 - lim.slack_s / lim.per_private_interval_s:
                 raise too_many_requests(
-                    max(1, math.ceil(lim.per_private_interval_s - (now - last)))
+                    max(1, math.ceil((1.0 - tokens) * lim.per_private_interval_s))
                 )
         else:
             sends = self._group_sends.setdefault(chat_id, deque())
@@ -453,9 +456,15 @@ class FakeTelegram:
             if len(sends) >= lim.per_group_per_min:
                 raise too_many_requests(max(1, math.ceil(60.0 - (now - sends[0]))))
 
+    def _chat_tokens(self, chat_id: str, now: float) -> float:
+        """Messages this private chat may take now (a bucket refilled one per interval)."""
+        lim = self.limits
+        tokens, at = self._chat_bucket.get(chat_id, (float(lim.per_private_burst), now))
+        return min(float(lim.per_private_burst), tokens + (now - at) / lim.per_private_interval_s)
+
     def note_send(self, chat_id: str, now: float) -> None:
         self._global_sends.append(now)
-        self._chat_last[chat_id] = now
+        self._chat_bucket[chat_id] = (self._chat_tokens(chat_id, now) - 1.0, now)
         if chat_type(chat_id) != "private":
             self._group_sends.setdefault(chat_id, deque()).append(now)
 
