@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -89,7 +90,7 @@ async def invitations_pdf(
             "(admin import-onde) ou faites /invitation Prénom"
         )
     pdf = await class_slips(ctx, InvitationService(ctx), klass, None)
-    target.write_bytes(pdf)
+    await asyncio.to_thread(target.write_bytes, pdf)
     await ctx.repos.audit.record(
         "operator", "printable_invitations", ctx.clock.now(), class_id=klass.id
     )
@@ -100,7 +101,8 @@ async def import_onde(
     ctx: Context, csv_path: Path, class_name: str, school: str | None, dry_run: bool
 ) -> dict[str, Any]:
     klass = await find_class(ctx, class_name, school)
-    roster = parse_onde_csv(csv_path.read_bytes(), class_label=None)
+    data = await asyncio.to_thread(csv_path.read_bytes)
+    roster = parse_onde_csv(data, class_label=None)
     labels = {c.class_label for c in roster.children if c.class_label}
     if len(labels) > 1:
         # A school-wide export: keep the children of the class named like ours.
@@ -110,7 +112,7 @@ async def import_onde(
                 f"le fichier contient plusieurs classes ({', '.join(sorted(labels))}) et "
                 f"aucune ne s'appelle {klass.name!r}"
             )
-        roster = parse_onde_csv(csv_path.read_bytes(), class_label=wanted[0])
+        roster = parse_onde_csv(data, class_label=wanted[0])
     existing = {fold(c.first_name) for c in await ctx.repos.families.children_of_class(klass.id)}
     new = [tidy_name(c.first_name) for c in roster.children if fold(c.first_name) not in existing]
     new = list(dict.fromkeys(new))
@@ -132,8 +134,12 @@ async def import_onde(
 
 
 async def _guardians(
-    ctx: Context, platform: str | None, user: str | None, class_name: str | None,
-    child: str | None, school: str | None,
+    ctx: Context,
+    platform: str | None,
+    user: str | None,
+    class_name: str | None,
+    child: str | None,
+    school: str | None,
 ) -> list[int]:
     if platform and user:
         guardian = await ctx.repos.families.guardian_by_user(platform, user)
@@ -148,25 +154,35 @@ async def _guardians(
 
 
 async def export_family(
-    ctx: Context, platform: str | None, user: str | None, class_name: str | None,
-    child: str | None, school: str | None,
+    ctx: Context,
+    platform: str | None,
+    user: str | None,
+    class_name: str | None,
+    child: str | None,
+    school: str | None,
 ) -> dict[str, Any]:
     """Everything kept about these guardians (access request, RGPD art. 15)."""
     ids = await _guardians(ctx, platform, user, class_name, child, school)
     families = [await ctx.repos.families.export_guardian(g) for g in ids]
-    await ctx.repos.audit.record("operator", "export_family", ctx.clock.now(),
-                                 detail=f"{len(ids)} guardian(s)")
+    await ctx.repos.audit.record(
+        "operator", "export_family", ctx.clock.now(), detail=f"{len(ids)} guardian(s)"
+    )
     return {"guardians": families}
 
 
 async def erase_family(
-    ctx: Context, platform: str | None, user: str | None, class_name: str | None,
-    child: str | None, school: str | None,
+    ctx: Context,
+    platform: str | None,
+    user: str | None,
+    class_name: str | None,
+    child: str | None,
+    school: str | None,
 ) -> dict[str, Any]:
     """Erase these guardians (erasure request, RGPD art. 17)."""
     ids = await _guardians(ctx, platform, user, class_name, child, school)
     for guardian_id in ids:
         await ctx.repos.families.erase_guardian(guardian_id)
-    await ctx.repos.audit.record("operator", "erase_family", ctx.clock.now(),
-                                 detail=f"{len(ids)} guardian(s)")
+    await ctx.repos.audit.record(
+        "operator", "erase_family", ctx.clock.now(), detail=f"{len(ids)} guardian(s)"
+    )
     return {"erased_guardians": len(ids)}

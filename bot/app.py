@@ -57,6 +57,7 @@ class Service:
     publisher: Publisher
     workers: list[DeliveryWorker]
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
+    drain_timeout: float = 20.0
     _loops: list[asyncio.Task[None]] = field(default_factory=list)
 
     @classmethod
@@ -85,7 +86,9 @@ class Service:
             log.info("%s adapter connected", adapter.platform)
         self._loops.append(asyncio.create_task(self.publisher.run(self.stopping)))
         for worker in self.workers:
-            self._loops.append(asyncio.create_task(worker.run(self.stopping)))
+            self._loops.append(
+                asyncio.create_task(worker.run(self.stopping, self.drain_timeout))
+            )
 
     async def stop(self) -> None:
         """Stop receiving, let sends under way finish, close. Loses nothing:
@@ -98,7 +101,7 @@ class Service:
                 log.exception("%s adapter did not disconnect cleanly", adapter.platform)
         await self.filing.stop()
         if self._loops:
-            await asyncio.wait(self._loops, timeout=30)
+            await asyncio.wait(self._loops, timeout=self.drain_timeout + 10)
         for loop in self._loops:
             loop.cancel()
         await self.ctx.repos.db.close()

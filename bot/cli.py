@@ -28,8 +28,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Les enregistrements de la classe, livrés aux familles.",
     )
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--config", help="fichier TOML (défaut : $PETITES_VOIX_CONFIG "
-                        "ou ./petites-voix.toml)")
+    common.add_argument(
+        "--config", help="fichier TOML (défaut : $PETITES_VOIX_CONFIG ou ./petites-voix.toml)"
+    )
     common.add_argument("--json", action="store_true", help="une sortie JSON sur stdout")
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", parents=[common], help="lancer le service")
@@ -190,6 +191,8 @@ def _human(action: str, result: dict[str, Any]) -> str:
         ]
         if result["telegram_link"]:
             lines.append(result["telegram_link"])
-        lines.append("À envoyer au robot en privé : /start CODE (Telegram) ou le code seul (Matrix).")
+        lines.append(
+            "À envoyer au robot en privé : /start CODE (Telegram) ou le code seul (Matrix)."
+        )
         return "\n".join(lines)
     return "\n".join(f"{k} : {v}" for k, v in result.items())

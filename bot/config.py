@@ -229,7 +229,9 @@ def _schedule(s: _Section) -> ScheduleSettings:
         quiet = parse_quiet_hours(s.string("quiet_hours", "20:00-07:30") or "")
     except ValueError as exc:
         raise ConfigError(s.key("quiet_hours"), str(exc)) from exc
-    return ScheduleSettings(timezone=tz, weekly_digest=weekly, daily_digest=daily, quiet_hours=quiet)
+    return ScheduleSettings(
+        timezone=tz, weekly_digest=weekly, daily_digest=daily, quiet_hours=quiet
+    )
 
 
 def _delivery(s: _Section) -> DeliverySettings:

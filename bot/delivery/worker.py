@@ -7,10 +7,11 @@ leaves each delivery either sent or still pending: a restart resumes it.
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import functools
 import logging
 from datetime import timedelta
 
+from bot.aio import nap
 from bot.config import DeliverySettings
 from bot.delivery.pacing import Pacer
 from bot.delivery.uploads import UploadGate
@@ -50,7 +51,7 @@ class DeliveryWorker:
         self._in_flight: dict[int, asyncio.Task[None]] = {}
         self._slots = asyncio.Semaphore(IN_FLIGHT)
 
-    async def run(self, stopping: asyncio.Event) -> None:
+    async def run(self, stopping: asyncio.Event, drain_timeout: float = 20.0) -> None:
         while not stopping.is_set():
             try:
                 wait = await self._launch_due(stopping)
@@ -59,14 +60,23 @@ class DeliveryWorker:
                 wait = IDLE_WAIT_S
             if wait > 0:
                 self.wake.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self.wake.wait(), wait)
-        await self.drain()
+                await nap(wait, self.wake, stopping)
+        await self.drain(drain_timeout)
 
-    async def drain(self) -> None:
-        """Let the sends already under way finish (their answers get stored)."""
-        if self._in_flight:
-            await asyncio.gather(*self._in_flight.values(), return_exceptions=True)
+    async def drain(self, patience: float | None = None) -> None:
+        """Let the sends already under way finish (their answers get stored).
+
+        Past ``patience`` seconds they are abandoned: those deliveries stay pending and
+        go out after the next start.
+        """
+        tasks = list(self._in_flight.values())
+        if not tasks:
+            return
+        _, late = await asyncio.wait(tasks, timeout=patience)
+        for task in late:
+            task.cancel()
+        if late:
+            await asyncio.gather(*late, return_exceptions=True)
 
     async def _launch_due(self, stopping: asyncio.Event) -> float:
         """Start what can go now; return how long to wait before looking again."""
@@ -89,7 +99,7 @@ class DeliveryWorker:
             self.pacer.take(delivery.chat_id)
             task = asyncio.create_task(self._deliver(delivery))
             self._in_flight[delivery.id] = task
-            task.add_done_callback(lambda _t, i=delivery.id: self._done(i))
+            task.add_done_callback(functools.partial(self._done, delivery.id))
             launched += 1
         if launched:
             return 0
@@ -100,7 +110,7 @@ class DeliveryWorker:
                 soonest = min(soonest, max(0.05, ahead))
         return max(0.02, soonest)
 
-    def _done(self, delivery_id: int) -> None:
+    def _done(self, delivery_id: int, _task: asyncio.Task[None]) -> None:
         self._in_flight.pop(delivery_id, None)
         self._slots.release()
 
@@ -180,3 +190,4 @@ class DeliveryWorker:
             variant=variant,
             cached_ref=await self.ctx.repos.media_cache.get(sha, self.platform),
         )
+

@@ -175,9 +175,7 @@ class Filing:
                 original = self.ctx.media.put_bytes(data)
                 await repos.recordings.set_original(rec.id, original)
             with tempfile.TemporaryDirectory(prefix="pv-") as tmp:
-                prepared = await self.ctx.pipeline.prepare(
-                    self.ctx.media.path(original), Path(tmp)
-                )
+                prepared = await self.ctx.pipeline.prepare(self.ctx.media.path(original), Path(tmp))
                 files = ProcessedFiles(
                     original_sha=original,
                     voice_sha=self.ctx.media.put_file(prepared.voice_path),

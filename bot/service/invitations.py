@@ -23,9 +23,7 @@ class InvitationService:
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
 
-    async def create(
-        self, kind: str, class_id: int, child_id: int | None = None
-    ) -> NewInvitation:
+    async def create(self, kind: str, class_id: int, child_id: int | None = None) -> NewInvitation:
         cfg = self.ctx.settings.invitations
         now = self.ctx.clock.now()
         if kind == "parent":
@@ -46,9 +44,7 @@ class InvitationService:
 
     def links(self, code: str) -> dict[str, str]:
         return {
-            name: link
-            for name in self.ctx.adapters
-            if (link := self.link(name, code)) is not None
+            name: link for name in self.ctx.adapters if (link := self.link(name, code)) is not None
         }
 
     async def too_many_wrong(self, platform: str, chat_id: str) -> bool:

@@ -141,7 +141,8 @@ class Onboarding:
             await self.ctx.say(
                 platform,
                 event.chat.chat_id,
-                f"Bonjour ! Tapez {prefix}classe pour que ce groupe devienne le canal de la classe.",
+                f"Bonjour ! Tapez {prefix}classe pour que ce groupe devienne le canal de la "
+                "classe.",
             )
             return
         await self.ctx.say(
@@ -180,4 +181,3 @@ def _refused(why: str) -> str:
         "Je ne reconnais pas ce code. Vérifiez-le sur le papier de l'invitation "
         "(les majuscules comptent) ou demandez-en un nouveau à l'enseignant(e).",
     )
-

@@ -44,4 +44,6 @@ async def class_slips_pdf(
     folder = Path(tempfile.mkdtemp(prefix="pv-slips-"))
     path = folder / "invitations.pdf"
     path.write_bytes(pdf)
-    return OutboundDocument(path=path, filename=f"invitations-{klass.id}.pdf", mime="application/pdf")
+    return OutboundDocument(
+        path=path, filename=f"invitations-{klass.id}.pdf", mime="application/pdf"
+    )

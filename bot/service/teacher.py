@@ -151,7 +151,9 @@ class TeacherCommands:
         )
 
     async def albums(self, platform: str, msg: TextMessage, command: Command, klass: Class) -> None:
-        await self.ctx.say(platform, msg.chat.chat_id, await album_list(self.ctx, klass.id, platform))
+        await self.ctx.say(
+            platform, msg.chat.chat_id, await album_list(self.ctx, klass.id, platform)
+        )
 
     async def invitation(
         self, platform: str, msg: TextMessage, command: Command, klass: Class
@@ -169,7 +171,10 @@ class TeacherCommands:
         child, _ = await self.ctx.repos.families.ensure_child(klass.id, name, fold(name), now)
         invite = await self.invitations.create("parent", klass.id, child.id)
         await self.ctx.repos.audit.record(
-            f"{platform}:{msg.sender.user_id}", "parent_invitation", now, class_id=klass.id,
+            f"{platform}:{msg.sender.user_id}",
+            "parent_invitation",
+            now,
+            class_id=klass.id,
             detail=child.first_name,
         )
         teacher = next(
@@ -224,7 +229,9 @@ class TeacherCommands:
             document=document,
         )
         await self.ctx.say(
-            platform, msg.chat.chat_id, "Invitations à imprimer envoyées en privé.",
+            platform,
+            msg.chat.chat_id,
+            "Invitations à imprimer envoyées en privé.",
             reply_to=msg.message_id,
         )
 
@@ -263,8 +270,7 @@ class TeacherCommands:
             await self.ctx.say(
                 platform,
                 msg.chat.chat_id,
-                "Répondez à l'enregistrement à retirer avec "
-                f"{self._prefix(platform)}retirer.",
+                f"Répondez à l'enregistrement à retirer avec {self._prefix(platform)}retirer.",
                 reply_to=msg.message_id,
             )
             return
@@ -288,8 +294,11 @@ class TeacherCommands:
             return
         await self.ctx.repos.schools.set_weekly_digest(klass.id, slot.storage())
         await self.ctx.repos.audit.record(
-            f"{platform}:{msg.sender.user_id}", "weekly_digest", self.ctx.clock.now(),
-            class_id=klass.id, detail=slot.storage(),
+            f"{platform}:{msg.sender.user_id}",
+            "weekly_digest",
+            self.ctx.clock.now(),
+            class_id=klass.id,
+            detail=slot.storage(),
         )
         await self.ctx.say(
             platform,
@@ -297,10 +306,14 @@ class TeacherCommands:
             f"C'est noté : le résumé de la semaine partira chaque {slot.french()}.",
         )
 
-    async def parents(self, platform: str, msg: TextMessage, command: Command, klass: Class) -> None:
+    async def parents(
+        self, platform: str, msg: TextMessage, command: Command, klass: Class
+    ) -> None:
         lines_ = await self.ctx.repos.families.family_lines(klass.id)
         if not lines_:
-            await self.ctx.say(platform, msg.chat.chat_id, "Aucune famille inscrite pour l'instant.")
+            await self.ctx.say(
+                platform, msg.chat.chat_id, "Aucune famille inscrite pour l'instant."
+            )
             return
         out = [f"Familles de la classe « {klass.name} » :"]
         families = 0
@@ -322,7 +335,9 @@ class TeacherCommands:
         out.insert(1, f"{families} famille(s) inscrite(s) sur {len(lines_)} enfants.")
         await self.ctx.say(platform, msg.chat.chat_id, "\n".join(out))
 
-    async def consent(self, platform: str, msg: TextMessage, command: Command, klass: Class) -> None:
+    async def consent(
+        self, platform: str, msg: TextMessage, command: Command, klass: Class
+    ) -> None:
         argv = command.argv
         answer = fold(argv[-1]) if argv else ""
         if len(argv) < 2 or answer not in ("oui", "non"):
@@ -338,7 +353,10 @@ class TeacherCommands:
         child, _ = await self.ctx.repos.families.ensure_child(klass.id, name, fold(name), now)
         await self.ctx.repos.families.set_consent(child.id, answer == "oui", now)
         await self.ctx.repos.audit.record(
-            f"{platform}:{msg.sender.user_id}", "consent", now, class_id=klass.id,
+            f"{platform}:{msg.sender.user_id}",
+            "consent",
+            now,
+            class_id=klass.id,
             detail=f"{child.first_name}={answer}",
         )
         released = await self.filing.recheck_held(klass.id) if answer == "oui" else 0
@@ -368,6 +386,3 @@ async def album_list(ctx: Context, class_id: int, platform: str) -> str:
         mark = " (en cours)" if album.is_current else ""
         lines.append(f"{album.position}. {album.title}{mark} : {count} enregistrement(s)")
     return "\n".join(lines)
-
-
-

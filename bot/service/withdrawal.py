@@ -24,7 +24,10 @@ class Withdrawal:
             rec.id, "cancelled", reason="cancelled_by_teacher", only_from=_BEFORE_PUBLISHING
         ):
             await repos.audit.record(
-                actor, "recording_cancelled", self.ctx.clock.now(), class_id=rec.class_id,
+                actor,
+                "recording_cancelled",
+                self.ctx.clock.now(),
+                class_id=rec.class_id,
                 detail=str(rec.id),
             )
             return f"Annulé : « {rec.title} » ne sera pas envoyé aux familles."
@@ -45,7 +48,10 @@ class Withdrawal:
         await repos.recordings.set_state(rec.id, "withdrawn", reason="withdrawn_by_teacher")
         stopped = await repos.deliveries.cancel_open_of_recording(rec.id)
         await repos.audit.record(
-            actor, "recording_withdrawn", self.ctx.clock.now(), class_id=rec.class_id,
+            actor,
+            "recording_withdrawn",
+            self.ctx.clock.now(),
+            class_id=rec.class_id,
             detail=str(rec.id),
         )
         sent = await repos.deliveries.sent_of_recording(rec.id)

@@ -49,9 +49,7 @@ class AlbumRepo:
         return _album(fresh), created
 
     async def current(self, class_id: int) -> Album | None:
-        row = await self.db.fetchrow(
-            f"{_ALBUM} WHERE class_id = $1 AND is_current = 1", class_id
-        )
+        row = await self.db.fetchrow(f"{_ALBUM} WHERE class_id = $1 AND is_current = 1", class_id)
         return None if row is None else _album(row)
 
     async def get(self, album_id: int) -> Album | None:

@@ -16,7 +16,8 @@ class AuditRepo:
         self, actor: str, action: str, now: datetime, class_id: int | None = None, detail: str = ""
     ) -> None:
         await self.db.execute(
-            "INSERT INTO audit_log (at, actor, action, class_id, detail) VALUES ($1, $2, $3, $4, $5)",
+            "INSERT INTO audit_log (at, actor, action, class_id, detail) "
+            "VALUES ($1, $2, $3, $4, $5)",
             to_db_time(now),
             actor,
             action,

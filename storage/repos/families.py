@@ -15,7 +15,9 @@ _SUB = """SELECT id, guardian_id, child_id, class_id, frequency, paused, suspend
 
 def _child(r: Row) -> Child:
     consent = r["consent"]
-    return Child(r["id"], r["class_id"], r["first_name"], None if consent is None else bool(consent))
+    return Child(
+        r["id"], r["class_id"], r["first_name"], None if consent is None else bool(consent)
+    )
 
 
 def _sub(r: Row) -> Subscription:
@@ -76,9 +78,7 @@ class FamilyRepo:
         return None if row is None else _child(row)
 
     async def children_of_class(self, class_id: int) -> list[Child]:
-        rows = await self.db.fetch(
-            f"{_CHILD} WHERE class_id = $1 ORDER BY name_key, id", class_id
-        )
+        rows = await self.db.fetch(f"{_CHILD} WHERE class_id = $1 ORDER BY name_key, id", class_id)
         return [_child(r) for r in rows]
 
     async def set_consent(self, child_id: int, consent: bool, now: datetime) -> None:

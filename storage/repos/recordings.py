@@ -187,7 +187,11 @@ class RecordingRepo:
         return await self.db.execute(sql, *args) > 0
 
     async def set_processed(
-        self, recording_id: int, files: ProcessedFiles, state: str, publish_at: datetime | None,
+        self,
+        recording_id: int,
+        files: ProcessedFiles,
+        state: str,
+        publish_at: datetime | None,
         reason: str | None = None,
     ) -> bool:
         changed = await self.db.execute(

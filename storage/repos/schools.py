@@ -10,9 +10,7 @@ _CLASS = """SELECT c.id, c.school_id, c.name, s.name AS school_name, c.weekly_di
 
 
 def _class(row: Row) -> Class:
-    return Class(
-        row["id"], row["school_id"], row["name"], row["school_name"], row["weekly_digest"]
-    )
+    return Class(row["id"], row["school_id"], row["name"], row["school_name"], row["weekly_digest"])
 
 
 class SchoolRepo:
@@ -62,6 +60,4 @@ class SchoolRepo:
         return [_class(r) for r in await self.db.fetch(f"{_CLASS} ORDER BY c.id")]
 
     async def set_weekly_digest(self, class_id: int, slot: str) -> None:
-        await self.db.execute(
-            "UPDATE classes SET weekly_digest = $1 WHERE id = $2", slot, class_id
-        )
+        await self.db.execute("UPDATE classes SET weekly_digest = $1 WHERE id = $2", slot, class_id)

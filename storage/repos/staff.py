@@ -12,7 +12,13 @@ _TEACHER = "SELECT id, class_id, platform, user_id, chat_id, display_name, role 
 
 def _teacher(r: Row) -> Teacher:
     return Teacher(
-        r["id"], r["class_id"], r["platform"], r["user_id"], r["chat_id"], r["display_name"], r["role"]
+        r["id"],
+        r["class_id"],
+        r["platform"],
+        r["user_id"],
+        r["chat_id"],
+        r["display_name"],
+        r["role"],
     )
 
 
