@@ -122,7 +122,9 @@ class FakeTelegram:
     migrated_chats: dict[str, int] = field(default_factory=dict)
     voice_forbidden_chats: set[str] = field(default_factory=set)
     refused_file_ids: set[str] = field(default_factory=set)
-    _faults: deque[tuple[int, frozenset[str] | None, int | None]] = field(default_factory=deque)
+    _faults: deque[tuple[int, frozenset[str] | None, int | None, str | None]] = field(
+        default_factory=deque
+    )
 
     _updates: list[JSON] = field(default_factory=list)
     _update_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
