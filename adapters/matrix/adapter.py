@@ -104,6 +104,10 @@ class MatrixAdapter:
         )
 
     @property
+    def user_id(self) -> str:
+        return self._user_id
+
+    @property
     def device_id(self) -> str | None:
         return self._client.device_id if self._client else None
 
