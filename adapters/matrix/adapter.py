@@ -12,7 +12,9 @@ from nio import (
     AsyncClient,
     ContentRepositoryConfigResponse,
     ErrorResponse,
+    JoinedRoomsResponse,
     JoinError,
+    MatrixRoom,
     RoomLeaveError,
     RoomRedactResponse,
     RoomSendResponse,
@@ -40,6 +42,8 @@ from bot.ports import (
 log = logging.getLogger(__name__)
 
 DEFAULT_MAX_UPLOAD = 50 * 1024 * 1024
+# How long a send waits for a room just joined to come through the sync.
+ROOM_WAIT_S = 10.0
 
 
 class MatrixAdapter:
@@ -214,12 +218,9 @@ class MatrixAdapter:
     # -- sending -----------------------------------------------------------------
 
     async def send(self, message: OutboundMessage) -> Receipt:
-        client = self._require()
+        self._require()
         room_id = message.chat_id
-        room = client.rooms.get(room_id)
-        if room is None:
-            reason = "kicked" if room_id in self._removed else "chat_not_found"
-            raise RecipientGone(reason)
+        room = await self._room(room_id)
         encrypted = bool(room.encrypted)
         caption = outbound.render_text(message.text, message.choices)
         refs: dict[str, str] = {}
@@ -250,6 +251,31 @@ class MatrixAdapter:
             for i, content in enumerate(contents)
         ]
         return Receipt(message_id=event_ids[0], media_refs=refs)
+
+    async def _room(self, room_id: str) -> MatrixRoom:
+        client = self._require()
+        if room_id in self._removed:
+            raise RecipientGone("kicked")
+        room = client.rooms.get(room_id)
+        if room is not None:
+            return room
+        if self._task is not None and asyncio.current_task() is self._task:
+            # Called from the sink: the sync that would bring the room waits
+            # for us. The core tries again later.
+            raise TransientFailure("room_not_synced")
+        try:
+            joined = await client.joined_rooms()
+        except NETWORK_ERRORS as err:
+            raise TransientFailure("network", type(err).__name__) from err
+        if not isinstance(joined, JoinedRoomsResponse):
+            raise TransientFailure("joined_rooms", str(joined.status_code))
+        if room_id not in joined.rooms:
+            raise RecipientGone("chat_not_found")
+        if self._loop is not None and await self._loop.wait_for_room(room_id, ROOM_WAIT_S):
+            room = client.rooms.get(room_id)
+            if room is not None:
+                return room
+        raise TransientFailure("room_not_synced")
 
     async def _trust_members(self, room_id: str) -> None:
         """Trust on first use: every device of every member may read the bot."""

@@ -75,6 +75,7 @@ class SyncLoop:
         self._direct: dict[str, bool] = {}
         self._attempts: dict[str, int] = {}
         self._stopping = False
+        self._synced = asyncio.Event()
         self.polling = False
 
     @property
@@ -157,6 +158,23 @@ class SyncLoop:
                 await self._left(room_id, event)
         self._token = resp.next_batch
         await self._state.save_token(resp.next_batch)
+        self._synced.set()
+        self._synced = asyncio.Event()
+
+    async def wait_for_room(self, room_id: str, timeout_s: float) -> bool:
+        """Whether ``room_id`` became known to the client within ``timeout_s``
+        (a room just joined is known after the next sync)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout_s
+        while room_id not in self._client.rooms:
+            remaining = deadline - loop.time()
+            if remaining <= 0 or self._stopping:
+                return False
+            try:
+                await asyncio.wait_for(self._synced.wait(), remaining)
+            except TimeoutError:
+                return False
+        return True
 
     async def maintain_keys(self) -> None:
         client = self._client
