@@ -1,0 +1,1 @@
+"""Benchmarks: ``python -m bench.<name>``, each against a baseline measured in the same run."""
