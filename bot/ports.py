@@ -39,6 +39,9 @@ class Capabilities:
     bare_code_in_direct: bool = False
     # Buttons under a message (Telegram inline keyboard).
     has_buttons: bool = False
+    # False when the bot cannot see media posted in groups (Telegram privacy
+    # mode on): the teacher is told at /classe what to change.
+    sees_group_media: bool = True
 
 
 # --------------------------------------------------------------------------

@@ -1,0 +1,144 @@
+"""An in-process chat platform: the core's test bench and the demo's stage.
+
+``push`` plays an inbound event as a platform would; every message the bot
+sends lands in ``sent``. Failures can be scripted per chat (blocked, 429,
+transient), so that the delivery engine meets them without a network.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from bot.ports import (
+    Activity,
+    Capabilities,
+    InboundEvent,
+    InboundSink,
+    OutboundMessage,
+    RateLimited,
+    Receipt,
+    RecipientGone,
+    TransientFailure,
+)
+
+
+@dataclass
+class SentMessage:
+    message: OutboundMessage
+    message_id: str
+    uploaded: tuple[str, ...]  # variants uploaded (not reused) for this message
+    deleted: bool = False
+
+
+@dataclass
+class MemoryAdapter:
+    name: str = "memory"
+    caps: Capabilities = field(
+        default_factory=lambda: Capabilities(
+            global_rate_per_s=1000.0,
+            per_chat_interval_s=0.0,
+            command_prefixes=("/",),
+            invite_link_template="https://t.me/petitesvoix_test_bot?start={code}",
+            has_buttons=True,
+        )
+    )
+    files: dict[str, bytes] = field(default_factory=dict)
+    sent: list[SentMessage] = field(default_factory=list)
+    joined: list[str] = field(default_factory=list)
+    left: list[str] = field(default_factory=list)
+    # chat_id -> a function raising the error to play on the next sends
+    failures: dict[str, Callable[[], None]] = field(default_factory=dict)
+    # Sends that wait for this to be set (to stop a service mid fan-out).
+    gate: asyncio.Event | None = None
+    _sink: InboundSink | None = None
+    _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1000))
+    _refs: dict[str, str] = field(default_factory=dict)
+
+    __test__ = False  # not a pytest class
+
+    @property
+    def platform(self) -> str:
+        return self.name
+
+    @property
+    def capabilities(self) -> Capabilities:
+        return self.caps
+
+    async def connect(self, sink: InboundSink) -> None:
+        self._sink = sink
+
+    async def disconnect(self) -> None:
+        self._sink = None
+
+    async def push(self, event: InboundEvent) -> None:
+        assert self._sink is not None, "connect() first"
+        await self._sink(event)
+
+    def next_message_id(self) -> str:
+        return str(next(self._ids))
+
+    async def send(self, message: OutboundMessage) -> Receipt:
+        if self.gate is not None:
+            await self.gate.wait()
+        fail = self.failures.get(message.chat_id)
+        if fail is not None:
+            fail()
+        uploaded: list[str] = []
+        refs: dict[str, str] = {}
+        if message.audio is not None:
+            voice = message.audio.voice
+            if voice.cached_ref is None or voice.cached_ref not in self._refs.values():
+                ref = f"ref-{len(self._refs) + 1}"
+                self._refs[voice.path.name] = ref
+                uploaded.append(voice.variant)
+                refs[voice.variant] = ref
+        message_id = self.next_message_id()
+        self.sent.append(SentMessage(message, message_id, tuple(uploaded)))
+        return Receipt(message_id, refs)
+
+    async def download(self, ref: str) -> bytes:
+        return self.files[ref]
+
+    async def delete(self, chat_id: str, message_id: str) -> bool:
+        for sent in self.sent:
+            if sent.message.chat_id == chat_id and sent.message_id == message_id:
+                sent.deleted = True
+                return True
+        return False
+
+    async def join(self, chat_id: str) -> None:
+        self.joined.append(chat_id)
+
+    async def leave(self, chat_id: str) -> None:
+        self.left.append(chat_id)
+
+    async def show_activity(self, chat_id: str, activity: Activity) -> None:
+        return None
+
+    # -- what the tests read ------------------------------------------------
+
+    def texts_to(self, chat_id: str) -> list[str]:
+        return [
+            s.message.text for s in self.sent if s.message.chat_id == chat_id and s.message.text
+        ]
+
+    def audio_to(self, chat_id: str) -> list[SentMessage]:
+        return [s for s in self.sent if s.message.chat_id == chat_id and s.message.audio]
+
+
+def blocked() -> None:
+    raise RecipientGone("blocked")
+
+
+def rate_limited(seconds: float, chat_id: str | None = None) -> Callable[[], None]:
+    def fail() -> None:
+        raise RateLimited(seconds, chat_id)
+
+    return fail
+
+
+def flaky() -> None:
+    raise TransientFailure("server_error", "500")

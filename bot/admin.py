@@ -1,0 +1,188 @@
+"""Operator commands (`petites-voix admin ...`): each returns a JSON-able dict."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+from bot.config import Settings
+from bot.roster import parse_onde_csv
+from bot.service.context import Context
+from bot.service.invitations import InvitationService
+from bot.service.slips_service import class_slips
+from bot.text_norm import fold, tidy_name
+from storage.records import Class
+
+
+class AdminError(Exception):
+    """A French, one-line explanation for the operator."""
+
+
+async def find_class(ctx: Context, name: str, school: str | None) -> Class:
+    classes = await ctx.repos.schools.find_classes(name, school)
+    if not classes:
+        raise AdminError(f"classe inconnue : {name!r}")
+    if len(classes) > 1:
+        schools = ", ".join(c.school_name for c in classes)
+        raise AdminError(f"plusieurs classes {name!r} ({schools}) : précisez --school")
+    return classes[0]
+
+
+async def invite_teacher(ctx: Context, school: str, class_name: str) -> dict[str, Any]:
+    now = ctx.clock.now()
+    s = await ctx.repos.schools.ensure_school(school.strip(), now)
+    klass = await ctx.repos.schools.ensure_class(
+        s.id, class_name.strip(), ctx.settings.schedule.weekly_digest.storage(), now
+    )
+    invitations = InvitationService(ctx)
+    invite = await invitations.create("teacher", klass.id)
+    await ctx.repos.audit.record("operator", "teacher_invitation", now, class_id=klass.id)
+    return {
+        "code": invite.code,
+        "telegram_link": telegram_link(ctx.settings, invite.code),
+        "expires_at": invite.expires_at.isoformat(),
+        "school": s.name,
+        "class": klass.name,
+    }
+
+
+def telegram_link(settings: Settings, code: str) -> str | None:
+    """The deep link needs the bot's username, which only getMe knows: it is
+    read from the config (``[telegram] username``) when the operator set it."""
+    username = settings.telegram.username if settings.telegram else None
+    return f"https://t.me/{username}?start={code}" if username else None
+
+
+async def status(ctx: Context) -> dict[str, Any]:
+    db = ctx.repos.db
+
+    async def count(sql: str) -> int:
+        return int(await db.fetchval(sql))
+
+    return {
+        "schools": await count("SELECT COUNT(*) FROM schools"),
+        "classes": await count("SELECT COUNT(*) FROM classes"),
+        "albums": await count("SELECT COUNT(*) FROM albums"),
+        "recordings": await count(
+            "SELECT COUNT(*) FROM recordings WHERE state NOT IN ('withdrawn', 'cancelled')"
+        ),
+        "families": await count("SELECT COUNT(DISTINCT child_id) FROM subscriptions"),
+        "guardians": await count("SELECT COUNT(*) FROM guardians"),
+        "subscriptions": await count("SELECT COUNT(*) FROM subscriptions"),
+        "deliveries": await ctx.repos.deliveries.counts_by_state(),
+        "failed_by_reason": await ctx.repos.deliveries.failures_by_reason(),
+        "recordings_by_state": {
+            r[0]: int(r[1])
+            for r in await db.fetch("SELECT state, COUNT(*) FROM recordings GROUP BY state")
+        },
+    }
+
+
+async def invitations_pdf(
+    ctx: Context, class_name: str, school: str | None, target: Path
+) -> dict[str, Any]:
+    klass = await find_class(ctx, class_name, school)
+    children = await ctx.repos.families.children_of_class(klass.id)
+    if not children:
+        raise AdminError(
+            f"la classe {klass.name!r} n'a encore aucun enfant : importez la liste ONDE "
+            "(admin import-onde) ou faites /invitation Prénom"
+        )
+    pdf = await class_slips(ctx, InvitationService(ctx), klass, None)
+    await asyncio.to_thread(target.write_bytes, pdf)
+    await ctx.repos.audit.record(
+        "operator", "printable_invitations", ctx.clock.now(), class_id=klass.id
+    )
+    return {"class": klass.name, "slips": len(children), "pdf": str(target)}
+
+
+async def import_onde(
+    ctx: Context, csv_path: Path, class_name: str, school: str | None, dry_run: bool
+) -> dict[str, Any]:
+    klass = await find_class(ctx, class_name, school)
+    data = await asyncio.to_thread(csv_path.read_bytes)
+    roster = parse_onde_csv(data, class_label=None)
+    labels = {c.class_label for c in roster.children if c.class_label}
+    if len(labels) > 1:
+        # A school-wide export: keep the children of the class named like ours.
+        wanted = [label for label in labels if fold(label) == fold(klass.name)]
+        if not wanted:
+            raise AdminError(
+                f"le fichier contient plusieurs classes ({', '.join(sorted(labels))}) et "
+                f"aucune ne s'appelle {klass.name!r}"
+            )
+        roster = parse_onde_csv(data, class_label=wanted[0])
+    existing = {fold(c.first_name) for c in await ctx.repos.families.children_of_class(klass.id)}
+    new = [tidy_name(c.first_name) for c in roster.children if fold(c.first_name) not in existing]
+    new = list(dict.fromkeys(new))
+    if not dry_run:
+        now = ctx.clock.now()
+        for name in new:
+            await ctx.repos.families.ensure_child(klass.id, name, fold(name), now)
+        await ctx.repos.audit.record(
+            "operator", "import_onde", now, class_id=klass.id, detail=f"{len(new)} children"
+        )
+    return {
+        "class": klass.name,
+        "dry_run": dry_run,
+        "in_file": len(roster.children),
+        "already_known": len(roster.children) - len(new),
+        "added" if not dry_run else "would_add": new,
+        "warnings": list(roster.warnings),
+    }
+
+
+async def _guardians(
+    ctx: Context,
+    platform: str | None,
+    user: str | None,
+    class_name: str | None,
+    child: str | None,
+    school: str | None,
+) -> list[int]:
+    if platform and user:
+        guardian = await ctx.repos.families.guardian_by_user(platform, user)
+        return [guardian.id] if guardian else []
+    if class_name and child:
+        klass = await find_class(ctx, class_name, school)
+        kid = await ctx.repos.families.find_child(klass.id, fold(child))
+        if kid is None:
+            raise AdminError(f"aucun enfant {child!r} dans la classe {klass.name!r}")
+        return await ctx.repos.families.guardians_of_child(kid.id)
+    raise AdminError("précisez --platform et --user, ou --class et --child")
+
+
+async def export_family(
+    ctx: Context,
+    platform: str | None,
+    user: str | None,
+    class_name: str | None,
+    child: str | None,
+    school: str | None,
+) -> dict[str, Any]:
+    """Everything kept about these guardians (access request, RGPD art. 15)."""
+    ids = await _guardians(ctx, platform, user, class_name, child, school)
+    families = [await ctx.repos.families.export_guardian(g) for g in ids]
+    await ctx.repos.audit.record(
+        "operator", "export_family", ctx.clock.now(), detail=f"{len(ids)} guardian(s)"
+    )
+    return {"guardians": families}
+
+
+async def erase_family(
+    ctx: Context,
+    platform: str | None,
+    user: str | None,
+    class_name: str | None,
+    child: str | None,
+    school: str | None,
+) -> dict[str, Any]:
+    """Erase these guardians (erasure request, RGPD art. 17)."""
+    ids = await _guardians(ctx, platform, user, class_name, child, school)
+    for guardian_id in ids:
+        await ctx.repos.families.erase_guardian(guardian_id)
+    await ctx.repos.audit.record(
+        "operator", "erase_family", ctx.clock.now(), detail=f"{len(ids)} guardian(s)"
+    )
+    return {"erased_guardians": len(ids)}

@@ -1,0 +1,104 @@
+"""Bootstrap: the one place where settings, storage, audio, adapters and
+services are wired together, started and stopped."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from bot.audio import AudioLimits, AudioPipeline
+from bot.clock import Clock, SystemClock
+from bot.config import Settings
+from bot.delivery.worker import DeliveryWorker
+from bot.ports import ChatAdapter
+from bot.service.context import Context
+from bot.service.dispatcher import Dispatcher
+from bot.service.filing import Filing
+from bot.service.publisher import Publisher
+from storage.db import Database
+from storage.media import MediaStore
+from storage.repos import Repositories
+
+log = logging.getLogger("petites_voix")
+
+
+async def open_context(
+    settings: Settings,
+    adapters: Mapping[str, ChatAdapter],
+    clock: Clock | None = None,
+) -> Context:
+    db = await Database.open(settings.data_dir / "petites-voix.sqlite3")
+    audio = settings.audio
+    return Context(
+        settings=settings,
+        repos=Repositories.over(db),
+        media=MediaStore(settings.data_dir / "media"),
+        pipeline=AudioPipeline(
+            AudioLimits(
+                max_bytes=int(audio.max_megabytes * 1024 * 1024),
+                max_duration_s=audio.max_minutes * 60,
+            ),
+            max_concurrency=audio.max_concurrency,
+        ),
+        clock=clock or SystemClock(),
+        adapters=dict(adapters),
+    )
+
+
+@dataclass
+class Service:
+    """The running service: adapters connected, loops running."""
+
+    ctx: Context
+    filing: Filing
+    dispatcher: Dispatcher
+    publisher: Publisher
+    workers: list[DeliveryWorker]
+    stopping: asyncio.Event = field(default_factory=asyncio.Event)
+    _loops: list[asyncio.Task[None]] = field(default_factory=list)
+
+    @classmethod
+    async def create(
+        cls,
+        settings: Settings,
+        adapters: Mapping[str, ChatAdapter],
+        clock: Clock | None = None,
+    ) -> Service:
+        ctx = await open_context(settings, adapters, clock)
+        filing = Filing(ctx)
+        return cls(
+            ctx=ctx,
+            filing=filing,
+            dispatcher=Dispatcher(ctx, filing),
+            publisher=Publisher(ctx),
+            workers=[DeliveryWorker(ctx, a, settings.delivery) for a in adapters.values()],
+        )
+
+    async def start(self) -> None:
+        resumed = await self.filing.resume_unfinished()
+        if resumed:
+            log.info("resuming %d recording(s) interrupted by the last stop", resumed)
+        for adapter in self.ctx.adapters.values():
+            await adapter.connect(self.dispatcher.sink_for(adapter))
+            log.info("%s adapter connected", adapter.platform)
+        self._loops.append(asyncio.create_task(self.publisher.run(self.stopping)))
+        for worker in self.workers:
+            self._loops.append(asyncio.create_task(worker.run(self.stopping)))
+
+    async def stop(self) -> None:
+        """Stop receiving, let sends under way finish, close. Loses nothing:
+        every state not reached is still in the database for the next start."""
+        self.stopping.set()
+        for adapter in self.ctx.adapters.values():
+            try:
+                await adapter.disconnect()
+            except Exception:
+                log.exception("%s adapter did not disconnect cleanly", adapter.platform)
+        await self.filing.stop()
+        if self._loops:
+            await asyncio.wait(self._loops, timeout=30)
+        for loop in self._loops:
+            loop.cancel()
+        await self.ctx.repos.db.close()

@@ -1,0 +1,198 @@
+"""`petites-voix run` and `petites-voix admin ...`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import logging
+import signal
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from bot import admin
+from bot.config import ConfigError, Settings, load_settings
+from bot.ports import ChatAdapter
+from bot.roster import RosterError
+from bot.service.context import Context
+
+log = logging.getLogger("petites_voix")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="petites-voix",
+        description="Les enregistrements de la classe, livrés aux familles.",
+    )
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--config", help="fichier TOML (défaut : $PETITES_VOIX_CONFIG ou ./petites-voix.toml)"
+    )
+    common.add_argument("--json", action="store_true", help="une sortie JSON sur stdout")
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", parents=[common], help="lancer le service")
+    run.add_argument("-v", "--verbose", action="store_true")
+
+    adm = sub.add_parser("admin", help="commandes de l'exploitant")
+    asub = adm.add_subparsers(dest="action", required=True)
+    p = asub.add_parser("invite-teacher", parents=[common], help="inviter un(e) enseignant(e)")
+    p.add_argument("--school", required=True)
+    p.add_argument("--class", dest="class_name", required=True)
+    asub.add_parser("status", parents=[common], help="l'état du service")
+    p = asub.add_parser("invitations", parents=[common], help="invitations à imprimer (PDF)")
+    p.add_argument("--class", dest="class_name", required=True)
+    p.add_argument("--school")
+    p.add_argument("--pdf", required=True, type=Path)
+    p = asub.add_parser("import-onde", parents=[common], help="importer une liste ONDE")
+    p.add_argument("file", type=Path)
+    p.add_argument("--class", dest="class_name", required=True)
+    p.add_argument("--school")
+    p.add_argument("--dry-run", action="store_true")
+    for name, what in (
+        ("export-family", "les données d'une famille"),
+        ("erase-family", "effacer une famille"),
+    ):
+        p = asub.add_parser(name, parents=[common], help=what)
+        p.add_argument("--platform", choices=("telegram", "matrix"))
+        p.add_argument("--user", help="identifiant du parent sur la plateforme")
+        p.add_argument("--class", dest="class_name")
+        p.add_argument("--child", help="prénom de l'enfant : toute sa famille")
+        p.add_argument("--school")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings(args.config)
+    except ConfigError as exc:
+        print(f"petites-voix: {exc}", file=sys.stderr)
+        return 2
+    if args.command == "run":
+        _logging(verbose=args.verbose)
+        try:
+            return asyncio.run(run_service(settings))
+        except ConfigError as exc:
+            print(f"petites-voix: {exc}", file=sys.stderr)
+            return 2
+    _logging(verbose=False, quiet=True)
+    return asyncio.run(run_admin(settings, args))
+
+
+def _logging(verbose: bool, quiet: bool = False) -> None:
+    level = logging.DEBUG if verbose else logging.WARNING if quiet else logging.INFO
+    logging.basicConfig(
+        level=level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    # Library loggers may print request URLs, which carry the bot token.
+    for noisy in ("httpx", "httpcore", "telegram", "nio", "aiohttp.access"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def make_adapters(settings: Settings) -> dict[str, ChatAdapter]:
+    from bot.commands import PARENT_COMMANDS, TEACHER_COMMANDS
+    from bot.ports import CommandMenu
+
+    menu = CommandMenu(private=PARENT_COMMANDS, group=TEACHER_COMMANDS)
+    adapters: dict[str, ChatAdapter] = {}
+    if settings.telegram:
+        from adapters.telegram import TelegramAdapter
+
+        t = settings.telegram
+        adapters["telegram"] = TelegramAdapter(
+            t.token,
+            t.api_url,
+            menu=menu,
+            webhook_url=t.webhook_url,
+            webhook_listen=t.webhook_listen,
+            webhook_port=t.webhook_port,
+            webhook_secret=t.webhook_secret,
+            global_rate_per_s=t.global_rate_per_s,
+        )
+    if settings.matrix:
+        from adapters.matrix import MatrixAdapter
+
+        m = settings.matrix
+        adapters["matrix"] = MatrixAdapter(
+            m.homeserver,
+            m.user_id,
+            store_dir=settings.data_dir / "matrix",
+            password=m.password,
+            access_token=m.access_token,
+            menu=menu,
+        )
+    return adapters
+
+
+async def run_service(settings: Settings) -> int:
+    from bot.app import Service
+
+    adapters = make_adapters(settings)
+    if not adapters:
+        raise ConfigError("[telegram] / [matrix]", "aucune messagerie configurée")
+    service = await Service.create(settings, adapters)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await service.start()
+        log.info("Petites Voix is running (data in %s)", settings.data_dir)
+        await stop.wait()
+        log.info("stopping: finishing what is under way")
+    finally:
+        await service.stop()
+    return 0
+
+
+async def run_admin(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.app import open_context
+
+    ctx = await open_context(settings, {})
+    actions: dict[str, Callable[[Context], Awaitable[dict[str, Any]]]] = {
+        "invite-teacher": lambda c: admin.invite_teacher(c, args.school, args.class_name),
+        "status": admin.status,
+        "invitations": lambda c: admin.invitations_pdf(c, args.class_name, args.school, args.pdf),
+        "import-onde": lambda c: admin.import_onde(
+            c, args.file, args.class_name, args.school, args.dry_run
+        ),
+        "export-family": lambda c: admin.export_family(
+            c, args.platform, args.user, args.class_name, args.child, args.school
+        ),
+        "erase-family": lambda c: admin.erase_family(
+            c, args.platform, args.user, args.class_name, args.child, args.school
+        ),
+    }
+    try:
+        result = await actions[args.action](ctx)
+    except (admin.AdminError, RosterError, OSError) as exc:
+        message = getattr(exc, "message_fr", None) or str(exc)
+        print(f"petites-voix: {message}", file=sys.stderr)
+        return 1
+    finally:
+        with contextlib.suppress(Exception):
+            await ctx.repos.db.close()
+    if args.json:
+        print(json.dumps(result, ensure_ascii=False))
+    else:
+        print(_human(args.action, result))
+    return 0
+
+
+def _human(action: str, result: dict[str, Any]) -> str:
+    if action == "invite-teacher":
+        lines = [
+            f"Invitation pour l'enseignant(e) de {result['class']} ({result['school']}),",
+            f"valable jusqu'au {result['expires_at'][:10]} :",
+            result["code"],
+        ]
+        if result["telegram_link"]:
+            lines.append(result["telegram_link"])
+        lines.append(
+            "À envoyer au robot en privé : /start CODE (Telegram) ou le code seul (Matrix)."
+        )
+        return "\n".join(lines)
+    return "\n".join(f"{k} : {v}" for k, v in result.items())

@@ -1,0 +1,63 @@
+"""The French chat commands: parsing what people type.
+
+``/Fréquence@petitesvoixbot quotidien`` and ``!frequence quotidien`` are the
+same command: prefix per platform, accents and case ignored, bot suffix cut.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.text_norm import fold
+
+TEACHER_COMMANDS = (
+    ("classe", "faire de ce groupe le canal de la classe"),
+    ("album", "choisir l'album en cours : /album Titre"),
+    ("albums", "la liste des albums"),
+    ("invitation", "inviter la famille d'un enfant : /invitation Prénom"),
+    ("invitations", "les invitations à imprimer (PDF)"),
+    ("annuler", "en réponse à un enregistrement : ne pas l'envoyer"),
+    ("retirer", "en réponse à un enregistrement : le retirer"),
+    ("resume", "jour et heure du résumé : /resume vendredi 16:30"),
+    ("parents", "les familles inscrites"),
+    ("consentement", "accord des parents : /consentement Prénom oui|non"),
+    ("aide", "l'aide"),
+)
+
+PARENT_COMMANDS = (
+    ("frequence", "immediat, quotidien ou hebdomadaire"),
+    ("pause", "ne plus rien recevoir pour l'instant"),
+    ("reprendre", "recevoir à nouveau"),
+    ("albums", "les albums de la classe"),
+    ("ecouter", "écouter un album en entier : /ecouter 2"),
+    ("arreter", "se désinscrire et effacer ses données"),
+    ("aide", "l'aide"),
+)
+
+KNOWN = {name for name, _ in TEACHER_COMMANDS + PARENT_COMMANDS} | {"start"}
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str  # folded: "frequence"
+    args: str  # the rest, as typed
+    typed: str  # the command word as typed, for error messages
+
+    @property
+    def argv(self) -> list[str]:
+        return self.args.split()
+
+
+def parse_command(text: str, prefixes: tuple[str, ...]) -> Command | None:
+    """A command, or None when the text is not one (plain chat)."""
+    stripped = text.strip()
+    if not stripped or stripped[0] not in prefixes:
+        return None
+    head, _, rest = stripped[1:].partition(" ")
+    if not head:
+        return None
+    word = head.split("@", 1)[0]
+    name = fold(word)
+    if not name or not all(c.isalnum() or c == "_" for c in name):
+        return None
+    return Command(name=name, args=rest.strip(), typed=stripped[0] + word)

@@ -1,0 +1,257 @@
+"""Configuration: one TOML file plus secrets from the environment.
+
+Everything is validated at start; a bad value raises :class:`ConfigError`
+naming the key, which the CLI prints as one line.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import time
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from bot.schedule_words import WeeklySlot, parse_clock, parse_quiet_hours, parse_weekly_slot
+
+DEFAULT_CONFIG_PATH = Path("petites-voix.toml")
+
+
+class ConfigError(Exception):
+    def __init__(self, key: str, problem: str) -> None:
+        super().__init__(f"configuration invalide : {key} : {problem}")
+        self.key = key
+
+
+@dataclass(frozen=True)
+class TelegramSettings:
+    token: str
+    api_url: str = "https://api.telegram.org"
+    username: str | None = None  # the bot's @name, for invitation links made offline
+    webhook_url: str | None = None
+    webhook_listen: str = "127.0.0.1"
+    webhook_port: int = 8443
+    webhook_secret: str | None = None
+    global_rate_per_s: float = 25.0
+
+    def __repr__(self) -> str:  # never print the token
+        return f"TelegramSettings(api_url={self.api_url!r}, webhook={self.webhook_url is not None})"
+
+
+@dataclass(frozen=True)
+class MatrixSettings:
+    homeserver: str
+    user_id: str
+    password: str | None = None
+    access_token: str | None = None
+
+    def __repr__(self) -> str:
+        return f"MatrixSettings(homeserver={self.homeserver!r}, user_id={self.user_id!r})"
+
+
+@dataclass(frozen=True)
+class ScheduleSettings:
+    timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("Europe/Paris"))
+    weekly_digest: WeeklySlot = field(default_factory=lambda: parse_weekly_slot("fri 16:30"))
+    daily_digest: time = time(18, 0)
+    quiet_hours: tuple[time, time] | None = (time(20, 0), time(7, 30))
+
+
+@dataclass(frozen=True)
+class DeliverySettings:
+    grace_seconds: int = 300
+    max_attempts: int = 8
+
+
+@dataclass(frozen=True)
+class AudioSettings:
+    max_megabytes: float = 50.0
+    max_minutes: float = 20.0
+    max_concurrency: int = 2
+
+
+@dataclass(frozen=True)
+class InvitationSettings:
+    teacher_days: int = 7
+    parent_days: int = 30
+    parent_max_uses: int = 4
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path = Path("data")
+    telegram: TelegramSettings | None = None
+    matrix: MatrixSettings | None = None
+    schedule: ScheduleSettings = field(default_factory=ScheduleSettings)
+    delivery: DeliverySettings = field(default_factory=DeliverySettings)
+    audio: AudioSettings = field(default_factory=AudioSettings)
+    invitations: InvitationSettings = field(default_factory=InvitationSettings)
+
+
+def config_path(explicit: str | None, env: Mapping[str, str]) -> tuple[Path, bool]:
+    """Where to read the config, and whether it must exist."""
+    if explicit:
+        return Path(explicit), True
+    if env.get("PETITES_VOIX_CONFIG"):
+        return Path(env["PETITES_VOIX_CONFIG"]), True
+    return DEFAULT_CONFIG_PATH, False
+
+
+def load_settings(explicit: str | None = None, env: Mapping[str, str] | None = None) -> Settings:
+    env = os.environ if env is None else env
+    path, required = config_path(explicit, env)
+    if not path.exists():
+        if required:
+            raise ConfigError("--config", f"fichier introuvable : {path}")
+        return settings_from_mapping({}, env, base=Path.cwd())
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(str(path), f"TOML illisible ({exc})") from exc
+    return settings_from_mapping(raw, env, base=path.resolve().parent)
+
+
+class _Section:
+    """Typed reads of one TOML table, each error naming its key."""
+
+    def __init__(self, name: str, raw: Any) -> None:
+        if raw is None:
+            raw = {}
+        if not isinstance(raw, dict):
+            raise ConfigError(f"[{name}]", "une table TOML est attendue")
+        self.name = name
+        self.raw: dict[str, Any] = raw
+
+    def key(self, k: str) -> str:
+        return f"[{self.name}] {k}"
+
+    def string(self, k: str, default: str | None = None) -> str | None:
+        value = self.raw.get(k, default)
+        if value is not None and not isinstance(value, str):
+            raise ConfigError(self.key(k), "une chaîne entre guillemets est attendue")
+        return value
+
+    def number(self, k: str, default: float, *, minimum: float = 0) -> float:
+        value = self.raw.get(k, default)
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ConfigError(self.key(k), "un nombre est attendu")
+        if value < minimum:
+            raise ConfigError(self.key(k), f"doit être au moins {minimum:g}")
+        return float(value)
+
+
+def settings_from_mapping(raw: Mapping[str, Any], env: Mapping[str, str], base: Path) -> Settings:
+    known = {"storage", "telegram", "matrix", "schedule", "delivery", "audio", "invitations"}
+    for section in raw:
+        if section not in known:
+            raise ConfigError(f"[{section}]", "section inconnue")
+
+    storage = _Section("storage", raw.get("storage"))
+    data_dir = Path(storage.string("data_dir", "data") or "data")
+    if not data_dir.is_absolute():
+        data_dir = base / data_dir
+
+    return Settings(
+        data_dir=data_dir,
+        telegram=_telegram(raw, env),
+        matrix=_matrix(raw, env),
+        schedule=_schedule(_Section("schedule", raw.get("schedule"))),
+        delivery=_delivery(_Section("delivery", raw.get("delivery"))),
+        audio=_audio(_Section("audio", raw.get("audio"))),
+        invitations=_invitations(_Section("invitations", raw.get("invitations"))),
+    )
+
+
+def _telegram(raw: Mapping[str, Any], env: Mapping[str, str]) -> TelegramSettings | None:
+    if "telegram" not in raw:
+        return None
+    s = _Section("telegram", raw["telegram"])
+    token = s.string("token") or env.get("TELEGRAM_BOT_TOKEN")
+    if not token:
+        raise ConfigError("[telegram] token", "absent (ou $TELEGRAM_BOT_TOKEN)")
+    if ":" not in token or any(c.isspace() for c in token):
+        raise ConfigError("[telegram] token", "forme inattendue (attendu « 123456:ABC... »)")
+    api_url = (s.string("api_url", "https://api.telegram.org") or "").rstrip("/")
+    if not api_url.startswith(("http://", "https://")):
+        raise ConfigError("[telegram] api_url", "doit commencer par http:// ou https://")
+    webhook_url = s.string("webhook_url")
+    if webhook_url is not None and not webhook_url.startswith("https://"):
+        raise ConfigError("[telegram] webhook_url", "doit commencer par https://")
+    return TelegramSettings(
+        token=token,
+        api_url=api_url,
+        username=(s.string("username") or "").lstrip("@") or None,
+        webhook_url=webhook_url,
+        webhook_listen=s.string("webhook_listen", "127.0.0.1") or "127.0.0.1",
+        webhook_port=int(s.number("webhook_port", 8443, minimum=1)),
+        webhook_secret=s.string("webhook_secret") or env.get("TELEGRAM_WEBHOOK_SECRET"),
+        global_rate_per_s=s.number("global_rate_per_s", 25.0, minimum=0.1),
+    )
+
+
+def _matrix(raw: Mapping[str, Any], env: Mapping[str, str]) -> MatrixSettings | None:
+    if "matrix" not in raw:
+        return None
+    s = _Section("matrix", raw["matrix"])
+    homeserver = (s.string("homeserver") or "").rstrip("/")
+    if not homeserver.startswith(("http://", "https://")):
+        raise ConfigError("[matrix] homeserver", "adresse http(s):// attendue")
+    user_id = s.string("user_id") or ""
+    if not (user_id.startswith("@") and ":" in user_id):
+        raise ConfigError("[matrix] user_id", "attendu sous la forme @nom:serveur")
+    password = s.string("password") or env.get("MATRIX_PASSWORD")
+    token = s.string("access_token") or env.get("MATRIX_ACCESS_TOKEN")
+    if not password and not token:
+        raise ConfigError(
+            "[matrix] password", "absent (ou access_token, $MATRIX_PASSWORD, $MATRIX_ACCESS_TOKEN)"
+        )
+    return MatrixSettings(homeserver, user_id, password=password, access_token=token)
+
+
+def _schedule(s: _Section) -> ScheduleSettings:
+    tz_name = s.string("timezone", "Europe/Paris") or "Europe/Paris"
+    try:
+        tz = ZoneInfo(tz_name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ConfigError(s.key("timezone"), f"fuseau horaire inconnu : {tz_name!r}") from exc
+    try:
+        weekly = parse_weekly_slot(s.string("weekly_digest", "fri 16:30") or "")
+    except ValueError as exc:
+        raise ConfigError(s.key("weekly_digest"), str(exc)) from exc
+    try:
+        daily = parse_clock(s.string("daily_digest", "18:00") or "")
+    except ValueError as exc:
+        raise ConfigError(s.key("daily_digest"), str(exc)) from exc
+    try:
+        quiet = parse_quiet_hours(s.string("quiet_hours", "20:00-07:30") or "")
+    except ValueError as exc:
+        raise ConfigError(s.key("quiet_hours"), str(exc)) from exc
+    return ScheduleSettings(
+        timezone=tz, weekly_digest=weekly, daily_digest=daily, quiet_hours=quiet
+    )
+
+
+def _delivery(s: _Section) -> DeliverySettings:
+    return DeliverySettings(
+        grace_seconds=int(s.number("grace_seconds", 300)),
+        max_attempts=int(s.number("max_attempts", 8, minimum=1)),
+    )
+
+
+def _audio(s: _Section) -> AudioSettings:
+    return AudioSettings(
+        max_megabytes=s.number("max_megabytes", 50.0, minimum=0.001),
+        max_minutes=s.number("max_minutes", 20.0, minimum=0.01),
+        max_concurrency=int(s.number("max_concurrency", 2, minimum=1)),
+    )
+
+
+def _invitations(s: _Section) -> InvitationSettings:
+    return InvitationSettings(
+        teacher_days=int(s.number("teacher_days", 7, minimum=1)),
+        parent_days=int(s.number("parent_days", 30, minimum=1)),
+        parent_max_uses=int(s.number("parent_max_uses", 4, minimum=1)),
+    )

@@ -1,0 +1,1 @@
+"""Draining the outbox to each platform, within its limits."""

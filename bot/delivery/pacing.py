@@ -1,0 +1,42 @@
+"""Outbound pacing from a platform's capabilities: a global rate, a minimum
+interval per chat, and pauses after a 429 that concern only what they name."""
+
+from __future__ import annotations
+
+import time as _time
+from collections.abc import Callable
+
+from bot.ports import Capabilities
+
+
+class Pacer:
+    def __init__(
+        self, caps: Capabilities, monotonic: Callable[[], float] = _time.monotonic
+    ) -> None:
+        self._interval = 1.0 / caps.global_rate_per_s
+        self._per_chat = caps.per_chat_interval_s
+        self._now = monotonic
+        self._next_global = 0.0
+        self._paused_until = 0.0
+        self._chat_ready: dict[str, float] = {}
+
+    def chat_ready_in(self, chat_id: str) -> float:
+        return max(0.0, self._chat_ready.get(chat_id, 0.0) - self._now())
+
+    def global_ready_in(self) -> float:
+        return max(0.0, max(self._next_global, self._paused_until) - self._now())
+
+    def take(self, chat_id: str) -> None:
+        """Book one message to ``chat_id`` now (call when both are ready)."""
+        now = self._now()
+        self._next_global = max(now, self._next_global) + self._interval
+        self._chat_ready[chat_id] = now + self._per_chat
+        if len(self._chat_ready) > 50_000:  # forget chats long past their interval
+            self._chat_ready = {c: t for c, t in self._chat_ready.items() if t > now}
+
+    def pause_chat(self, chat_id: str, seconds: float) -> None:
+        until = self._now() + seconds
+        self._chat_ready[chat_id] = max(self._chat_ready.get(chat_id, 0.0), until)
+
+    def pause_all(self, seconds: float) -> None:
+        self._paused_until = max(self._paused_until, self._now() + seconds)

@@ -1,0 +1,183 @@
+"""The delivery worker of one platform: a durable outbox drained in order.
+
+Rows are only changed after the platform answered, so a stop at any moment
+leaves each delivery either sent or still pending: a restart resumes it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import logging
+from datetime import timedelta
+
+from bot.config import DeliverySettings
+from bot.delivery.pacing import Pacer
+from bot.delivery.uploads import UploadGate
+from bot.ports import (
+    ChatAdapter,
+    DeliveryError,
+    MediaFile,
+    OutboundAudio,
+    OutboundMessage,
+    PermanentFailure,
+    RateLimited,
+    RecipientGone,
+)
+from bot.service.context import Context
+from storage.records import Delivery, Recording
+
+log = logging.getLogger("petites_voix.delivery")
+
+BATCH = 200
+IN_FLIGHT = 16
+IDLE_WAIT_S = 5.0
+
+
+def backoff(attempts: int) -> timedelta:
+    return timedelta(seconds=min(3600, 5 * 2**attempts))
+
+
+class DeliveryWorker:
+    def __init__(self, ctx: Context, adapter: ChatAdapter, settings: DeliverySettings) -> None:
+        self.ctx = ctx
+        self.adapter = adapter
+        self.platform = adapter.platform
+        self.settings = settings
+        self.pacer = Pacer(adapter.capabilities)
+        self.gate = UploadGate()
+        self.wake = ctx.wake.delivery.setdefault(self.platform, asyncio.Event())
+        self._in_flight: dict[int, asyncio.Task[None]] = {}
+        self._slots = asyncio.Semaphore(IN_FLIGHT)
+
+    async def run(self, stopping: asyncio.Event) -> None:
+        while not stopping.is_set():
+            try:
+                wait = await self._launch_due(stopping)
+            except Exception:
+                log.exception("%s delivery round failed", self.platform)
+                wait = IDLE_WAIT_S
+            if wait > 0:
+                self.wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.wake.wait(), wait)
+        await self.drain()
+
+    async def drain(self) -> None:
+        """Let the sends already under way finish (their answers get stored)."""
+        if self._in_flight:
+            await asyncio.gather(*self._in_flight.values(), return_exceptions=True)
+
+    async def _launch_due(self, stopping: asyncio.Event) -> float:
+        """Start what can go now; return how long to wait before looking again."""
+        due = await self.ctx.repos.deliveries.due(self.platform, self.ctx.clock.now(), BATCH)
+        soonest = IDLE_WAIT_S
+        launched = 0
+        for delivery in due:
+            if stopping.is_set():
+                return 0
+            if delivery.id in self._in_flight:
+                continue
+            chat_wait = self.pacer.chat_ready_in(delivery.chat_id)
+            if chat_wait > 0:
+                soonest = min(soonest, chat_wait)
+                continue
+            global_wait = self.pacer.global_ready_in()
+            if global_wait > 0:
+                await asyncio.sleep(global_wait)
+            await self._slots.acquire()
+            self.pacer.take(delivery.chat_id)
+            task = asyncio.create_task(self._deliver(delivery))
+            self._in_flight[delivery.id] = task
+            task.add_done_callback(functools.partial(self._done, delivery.id))
+            launched += 1
+        if launched:
+            return 0
+        if not due:
+            next_at = await self.ctx.repos.deliveries.next_due_time(self.platform)
+            if next_at is not None:
+                ahead = (next_at - self.ctx.clock.now()).total_seconds()
+                soonest = min(soonest, max(0.05, ahead))
+        return max(0.02, soonest)
+
+    def _done(self, delivery_id: int, _task: asyncio.Task[None]) -> None:
+        self._in_flight.pop(delivery_id, None)
+        self._slots.release()
+
+    async def _deliver(self, delivery: Delivery) -> None:
+        repos = self.ctx.repos
+        current = await repos.deliveries.get(delivery.id)
+        if current is None or current.state != "pending":
+            return
+        rec = await repos.recordings.get(delivery.recording_id)
+        if rec is None or rec.state != "published" or rec.voice_sha is None:
+            await repos.deliveries.cancel_open_of_recording(delivery.recording_id)
+            return
+        try:
+            async with self.gate.turn(f"{self.platform}:{rec.voice_sha}"):
+                receipt = await self.adapter.send(
+                    OutboundMessage(
+                        chat_id=delivery.chat_id,
+                        audio=await self.audio_of(rec),
+                        idempotency_key=f"pv-delivery-{delivery.id}",
+                    )
+                )
+                now = self.ctx.clock.now()
+                for variant, ref in receipt.media_refs.items():
+                    sha = rec.voice_sha if variant == "voice" else rec.compat_sha
+                    if sha:
+                        await repos.media_cache.put(sha, self.platform, ref, now)
+            await repos.deliveries.mark_sent(delivery.id, receipt.message_id, now)
+        except RateLimited as exc:
+            if exc.chat_id:
+                self.pacer.pause_chat(exc.chat_id, exc.retry_after)
+            else:
+                self.pacer.pause_all(exc.retry_after)
+            retry = self.ctx.clock.now() + timedelta(seconds=exc.retry_after)
+            await repos.deliveries.retry_later(delivery.id, retry, exc.reason, count_attempt=False)
+            self.wake.set()
+        except RecipientGone as exc:
+            await repos.deliveries.mark_failed(delivery.id, exc.reason)
+            await repos.families.suspend_guardian(delivery.guardian_id, exc.reason)
+            await repos.deliveries.fail_open_of_guardian(delivery.guardian_id, exc.reason)
+            log.info("a guardian can no longer be reached (%s)", exc.reason)
+        except PermanentFailure as exc:
+            await repos.deliveries.mark_failed(delivery.id, exc.reason)
+        except (DeliveryError, OSError, TimeoutError) as exc:
+            await self._retry_or_fail(delivery, getattr(exc, "reason", type(exc).__name__))
+        except Exception as exc:
+            log.exception("unexpected error while delivering")
+            await self._retry_or_fail(delivery, type(exc).__name__)
+
+    async def _retry_or_fail(self, delivery: Delivery, reason: str) -> None:
+        attempts = delivery.attempts + 1
+        if attempts >= self.settings.max_attempts:
+            await self.ctx.repos.deliveries.mark_failed(delivery.id, reason)
+            return
+        retry = self.ctx.clock.now() + backoff(attempts)
+        await self.ctx.repos.deliveries.retry_later(delivery.id, retry, reason, count_attempt=True)
+
+    async def audio_of(self, rec: Recording) -> OutboundAudio:
+        assert rec.voice_sha and rec.compat_sha and rec.compat_mime
+        album = await self.ctx.repos.albums.get(rec.album_id)
+        klass = await self.ctx.repos.schools.get_class(rec.class_id)
+        title = rec.title or f"Enregistrement n°{rec.position}"
+        return OutboundAudio(
+            voice=await self._file(rec.voice_sha, "audio/ogg", "voice"),
+            compat=await self._file(rec.compat_sha, rec.compat_mime, "compat"),
+            duration_s=rec.duration_s or 0.0,
+            title=f"{album.title} : {title}" if album else title,
+            waveform=rec.waveform,
+            performer=klass.name if klass else "",
+        )
+
+    async def _file(self, sha: str, mime: str, variant: str) -> MediaFile:
+        path = self.ctx.media.path(sha)
+        return MediaFile(
+            path=path,
+            mime=mime,
+            size=path.stat().st_size,
+            variant=variant,
+            cached_ref=await self.ctx.repos.media_cache.get(sha, self.platform),
+        )

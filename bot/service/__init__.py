@@ -1,0 +1,1 @@
+"""The core's services: what happens when people talk to the bot."""

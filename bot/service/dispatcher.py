@@ -1,0 +1,135 @@
+"""From inbound events to the handlers that answer them."""
+
+from __future__ import annotations
+
+import logging
+
+from bot.codes import looks_like_code
+from bot.commands import KNOWN, Command, parse_command
+from bot.ports import (
+    BotAddedToChat,
+    BotRemovedFromChat,
+    ChatAdapter,
+    ChatInvite,
+    ChatMigrated,
+    InboundEvent,
+    InboundSink,
+    MediaMessage,
+    TextMessage,
+)
+from bot.service import texts
+from bot.service.context import Context
+from bot.service.filing import Filing
+from bot.service.onboarding import Onboarding
+from bot.service.parent import ParentCommands
+from bot.service.teacher import TeacherCommands
+
+log = logging.getLogger("petites_voix.dispatch")
+
+
+class Dispatcher:
+    def __init__(self, ctx: Context, filing: Filing) -> None:
+        self.ctx = ctx
+        self.filing = filing
+        self.onboarding = Onboarding(ctx)
+        self.teacher = TeacherCommands(ctx, filing)
+        self.parent = ParentCommands(ctx)
+
+    def sink_for(self, adapter: ChatAdapter) -> InboundSink:
+        platform = adapter.platform
+
+        async def sink(event: InboundEvent) -> None:
+            try:
+                await self.handle(platform, event)
+            except Exception:
+                # One bad event must not stop the others; the state it reached
+                # is in the database and the log says where.
+                log.exception("event from %s could not be handled", platform)
+
+        return sink
+
+    async def handle(self, platform: str, event: InboundEvent) -> None:
+        match event:
+            case TextMessage():
+                await self._text(platform, event)
+            case MediaMessage():
+                await self._media(platform, event)
+            case ChatInvite():
+                await self.onboarding.invited(platform, event)
+            case BotAddedToChat():
+                await self.onboarding.added_to_group(platform, event)
+            case BotRemovedFromChat():
+                await self.ctx.repos.staff.unbind_channel(platform, event.chat.chat_id)
+            case ChatMigrated():
+                await self.ctx.repos.staff.migrate_chat(
+                    platform, event.old_chat_id, event.new_chat_id
+                )
+
+    async def _text(self, platform: str, msg: TextMessage) -> None:
+        adapter = self.ctx.adapters[platform]
+        command = parse_command(msg.text, adapter.capabilities.command_prefixes)
+        if command is None:
+            bare = msg.text.strip()
+            if (
+                msg.chat.is_direct
+                and adapter.capabilities.bare_code_in_direct
+                and looks_like_code(bare)
+            ):
+                command = Command("start", bare, "start")
+            elif msg.chat.is_direct:
+                await self.ctx.say(platform, msg.chat.chat_id, await self._help(platform, msg))
+                return
+            else:
+                return  # conversation in the class group: not for the bot
+        if command.name not in KNOWN:
+            if msg.chat.is_direct or await self._is_channel(platform, msg.chat.chat_id):
+                await self.ctx.say(
+                    platform,
+                    msg.chat.chat_id,
+                    texts.unknown_command(command.typed),
+                    reply_to=msg.message_id,
+                )
+            return
+        if command.name == "start":
+            await self.onboarding.start(platform, msg, command.args)
+        elif msg.chat.is_direct:
+            await self._direct_command(platform, msg, command)
+        else:
+            await self.teacher.in_group(platform, msg, command)
+
+    async def _direct_command(self, platform: str, msg: TextMessage, command: Command) -> None:
+        if command.name == "aide":
+            await self.ctx.say(platform, msg.chat.chat_id, await self._help(platform, msg))
+            return
+        guardian = await self.ctx.repos.families.guardian_by_user(platform, msg.sender.user_id)
+        if guardian is not None and command.name in {n for n, _ in texts.PARENT_MENU}:
+            await self.parent.handle(platform, msg, command, guardian)
+            return
+        teachers = await self.ctx.repos.staff.teachers_of_user(platform, msg.sender.user_id)
+        if teachers:
+            await self.ctx.say(platform, msg.chat.chat_id, texts.teacher_command_in_direct())
+            return
+        await self.ctx.say(platform, msg.chat.chat_id, texts.stranger())
+
+    async def _media(self, platform: str, msg: MediaMessage) -> None:
+        if msg.chat.is_direct:
+            teachers = await self.ctx.repos.staff.teachers_of_user(platform, msg.sender.user_id)
+            text = texts.recording_in_direct() if teachers else texts.stranger()
+            await self.ctx.say(platform, msg.chat.chat_id, text, reply_to=msg.message_id)
+            return
+        channel = await self.ctx.repos.staff.channel_for_chat(platform, msg.chat.chat_id)
+        if channel is None:
+            return  # the bot is in some group that is no class channel
+        await self.filing.receive(platform, msg, channel.class_id)
+
+    async def _is_channel(self, platform: str, chat_id: str) -> bool:
+        return await self.ctx.repos.staff.channel_for_chat(platform, chat_id) is not None
+
+    async def _help(self, platform: str, msg: TextMessage) -> str:
+        prefix = self.ctx.adapters[platform].capabilities.command_prefixes[0]
+        user = msg.sender.user_id
+        if await self.ctx.repos.families.guardian_by_user(platform, user):
+            return texts.parent_help(prefix)
+        if await self.ctx.repos.staff.teachers_of_user(platform, user):
+            return texts.teacher_help(prefix)
+        return texts.stranger()

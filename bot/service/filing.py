@@ -1,0 +1,296 @@
+"""A teacher's recording: filed, prepared for phones, then scheduled.
+
+Each step is stored before the next one starts, so that a restart resumes a
+recording where it was (``received`` and ``processing`` are picked up again
+at start) and nothing a teacher sent is lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import tempfile
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+from bot.audio import AudioRejected
+from bot.ports import Activity, AttachmentUnavailable, MediaMessage, TransientFailure
+from bot.service import texts
+from bot.service.context import Context
+from bot.service.quiet_hours import next_allowed
+from bot.text_norm import fold, tidy_name
+from storage.records import Recording
+from storage.repos.recordings import NewRecording, ProcessedFiles
+
+log = logging.getLogger("petites_voix.filing")
+
+DEFAULT_ALBUM = "Enregistrements"
+DOWNLOAD_TRIES = 4
+
+
+@dataclass(frozen=True)
+class Caption:
+    title: str
+    names: tuple[str, ...]
+    private: bool
+
+
+def read_caption(caption: str) -> Caption:
+    """'Le loup #Lina #prive' -> title 'Le loup', names ('Lina',), private."""
+    words, names, private = [], [], False
+    for word in caption.split():
+        if word.startswith("#") and len(word) > 1:
+            tag = word[1:].strip(".,;:!?")
+            if fold(tag) == "prive":
+                private = True
+            elif tag:
+                names.append(tidy_name(tag))
+        else:
+            words.append(word)
+    return Caption(" ".join(words)[:200], tuple(dict.fromkeys(names)), private)
+
+
+class Filing:
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._told_not_teacher: set[tuple[str, str, str]] = set()
+
+    async def receive(self, platform: str, msg: MediaMessage, class_id: int) -> None:
+        repos, chat = self.ctx.repos, msg.chat.chat_id
+        user = msg.sender.user_id
+        if not await repos.staff.is_teacher_of(class_id, platform, user):
+            key = (platform, chat, user)
+            if key not in self._told_not_teacher:  # told once, not at every file
+                self._told_not_teacher.add(key)
+                await self.ctx.say(
+                    platform,
+                    chat,
+                    "Merci ! Seuls les enseignants de la classe peuvent ajouter des "
+                    "enregistrements à l'album : celui-ci n'est pas envoyé aux familles.",
+                    reply_to=msg.message_id,
+                )
+            return
+        refusal = self._size_refusal(platform, msg)
+        if refusal:
+            await self.ctx.say(platform, chat, refusal, reply_to=msg.message_id)
+            return
+        caption = read_caption(msg.caption)
+        if caption.private and len(caption.names) != 1:
+            await self.ctx.say(
+                platform,
+                chat,
+                "Pour un envoi à une seule famille, nommez un enfant : « #prive #Prénom ». "
+                "Cet enregistrement n'est pas envoyé : renvoyez-le avec cette légende.",
+                reply_to=msg.message_id,
+            )
+            return
+        now = self.ctx.clock.now()
+        child_ids = []
+        for name in caption.names:
+            child, _ = await repos.families.ensure_child(class_id, name, fold(name), now)
+            child_ids.append(child.id)
+        album = await repos.albums.current(class_id)
+        if album is None:
+            album, _ = await repos.albums.make_current(
+                class_id, DEFAULT_ALBUM, fold(DEFAULT_ALBUM), now
+            )
+        rec = await repos.recordings.create(
+            NewRecording(
+                album_id=album.id,
+                class_id=class_id,
+                title=caption.title,
+                platform=platform,
+                source_chat_id=chat,
+                source_message_id=msg.message_id,
+                attachment_ref=msg.attachment.ref,
+                attachment_kind=msg.attachment.kind,
+                posted_by=f"{platform}:{user}",
+                is_private=caption.private,
+                private_child_id=child_ids[0] if caption.private else None,
+                tagged_child_ids=tuple(child_ids),
+            ),
+            now,
+        )
+        if rec is None:
+            return  # the platform sent the same message twice
+        self.start(rec)
+
+    def _size_refusal(self, platform: str, msg: MediaMessage) -> str | None:
+        size = msg.attachment.size
+        if size is None:
+            return None
+        caps = self.ctx.adapters[platform].capabilities
+        limit = self.ctx.settings.audio.max_megabytes * 1024 * 1024
+        if caps.max_download_bytes is not None and size > caps.max_download_bytes:
+            return (
+                f"Ce fichier fait {size / 1e6:.0f} Mo : la messagerie ne me laisse pas "
+                f"récupérer plus de {caps.max_download_bytes / 1e6:.0f} Mo. Dans Audacity, "
+                "exportez-le en MP3 (Fichier > Exporter > Exporter en MP3), ou coupez-le en "
+                "deux, puis renvoyez-le. Rien n'a été envoyé aux familles."
+            )
+        if size > limit:
+            return (
+                f"Ce fichier fait {size / 1e6:.0f} Mo, plus que les "
+                f"{limit / 1e6:.0f} Mo acceptés. Exportez-le en MP3 ou coupez-le, puis "
+                "renvoyez-le. Rien n'a été envoyé aux familles."
+            )
+        return None
+
+    def start(self, rec: Recording) -> None:
+        task = asyncio.create_task(self._prepare(rec), name=f"prepare-{rec.id}")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def resume_unfinished(self) -> int:
+        """At start: recordings a stop interrupted are prepared again."""
+        pending = await self.ctx.repos.recordings.unfinished()
+        for rec in pending:
+            self.start(rec)
+        return len(pending)
+
+    async def stop(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def wait_idle(self) -> None:
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    async def _prepare(self, rec: Recording) -> None:
+        repos, platform = self.ctx.repos, rec.platform
+        adapter = self.ctx.adapters.get(platform)
+        if adapter is None:
+            return
+        await repos.recordings.set_state(rec.id, "processing", only_from=("received",))
+        await _quietly(adapter.show_activity(rec.source_chat_id, Activity.RECORDING_VOICE))
+        try:
+            original = rec.original_sha
+            if original is None or not self.ctx.media.exists(original):
+                data = await self._download(rec)
+                if data is None:
+                    return
+                original = self.ctx.media.put_bytes(data)
+                await repos.recordings.set_original(rec.id, original)
+            with tempfile.TemporaryDirectory(prefix="pv-") as tmp:
+                prepared = await self.ctx.pipeline.prepare(self.ctx.media.path(original), Path(tmp))
+                files = ProcessedFiles(
+                    original_sha=original,
+                    voice_sha=self.ctx.media.put_file(prepared.voice_path),
+                    compat_sha=self.ctx.media.put_file(prepared.compat_path),
+                    compat_mime=prepared.compat_mime,
+                    duration_s=prepared.duration_s,
+                    waveform=prepared.waveform,
+                )
+        except AudioRejected as exc:
+            await self._fail(rec, exc.code, exc.message_fr)
+            return
+        await self._schedule(rec, files)
+
+    async def _download(self, rec: Recording) -> bytes | None:
+        adapter = self.ctx.adapters[rec.platform]
+        for attempt in range(DOWNLOAD_TRIES):
+            try:
+                return await adapter.download(rec.attachment_ref)
+            except AttachmentUnavailable as exc:
+                await self._fail(rec, f"download:{exc.reason}", _unavailable(exc.reason))
+                return None
+            except (TransientFailure, OSError) as exc:
+                log.info("download failed (%s), attempt %d", type(exc).__name__, attempt + 1)
+                await asyncio.sleep(2**attempt)
+        await self._fail(
+            rec,
+            "download:unreachable",
+            "Je n'arrive pas à récupérer ce fichier auprès de la messagerie. Pouvez-vous le "
+            "renvoyer ?",
+        )
+        return None
+
+    async def _schedule(self, rec: Recording, files: ProcessedFiles) -> None:
+        repos, now = self.ctx.repos, self.ctx.clock.now()
+        missing = await self._children_without_consent(rec.id)
+        state = "held" if missing else "waiting"
+        publish_at = now + timedelta(seconds=self.ctx.settings.delivery.grace_seconds)
+        if not await repos.recordings.set_processed(
+            rec.id, files, state, publish_at, reason="consent" if missing else None
+        ):
+            return  # cancelled meanwhile
+        album = await repos.albums.get(rec.album_id)
+        assert album is not None
+        title = f"« {rec.title} »" if rec.title else f"n°{rec.position}"
+        lines = [
+            f"Rangé dans l'album « {album.title} » : enregistrement {title} "
+            f"({texts.duration(files.duration_s)})."
+        ]
+        if missing:
+            who = ", ".join(missing)
+            lines.append(
+                f"En attente : pas d'accord des parents pour {who}. Il partira quand "
+                f"l'accord sera noté (/consentement {missing[0]} oui), sinon jamais."
+            )
+        else:
+            tz = self.ctx.settings.schedule.timezone
+            allowed = next_allowed(publish_at, self.ctx.settings.schedule)
+            when = texts.moment(publish_at, tz, now)
+            lines.append(f"Envoi aux familles {when}.")
+            if allowed > publish_at:
+                lines.append(
+                    f"(Heures calmes : les familles le recevront {texts.moment(allowed, tz, now)}.)"
+                )
+            lines.append("Pour l'arrêter d'ici là, répondez-lui /annuler.")
+        receipt = await self.ctx.say(
+            rec.platform, rec.source_chat_id, "\n".join(lines), reply_to=rec.source_message_id
+        )
+        if receipt:
+            await repos.recordings.set_reply(rec.id, receipt.message_id)
+        self.ctx.wake.publisher.set()
+
+    async def _children_without_consent(self, recording_id: int) -> list[str]:
+        names = []
+        for child_id in await self.ctx.repos.recordings.tagged_children(recording_id):
+            child = await self.ctx.repos.families.get_child(child_id)
+            if child is not None and child.consent is not True:
+                names.append(child.first_name)
+        return names
+
+    async def recheck_held(self, class_id: int) -> int:
+        """After a consent: held recordings whose children all agree go out."""
+        released = 0
+        now = self.ctx.clock.now()
+        for rec in await self.ctx.repos.recordings.held_in_class(class_id):
+            if rec.voice_sha is None or await self._children_without_consent(rec.id):
+                continue
+            publish_at = now + timedelta(seconds=self.ctx.settings.delivery.grace_seconds)
+            if await self.ctx.repos.recordings.release_held(rec.id, publish_at):
+                released += 1
+        if released:
+            self.ctx.wake.publisher.set()
+        return released
+
+    async def _fail(self, rec: Recording, code: str, message_fr: str) -> None:
+        await self.ctx.repos.recordings.set_state(rec.id, "failed", reason=code)
+        log.info("recording %d refused: %s", rec.id, code)
+        await self.ctx.say(
+            rec.platform,
+            rec.source_chat_id,
+            message_fr + "\nRien n'a été envoyé aux familles.",
+            reply_to=rec.source_message_id,
+        )
+
+
+def _unavailable(reason: str) -> str:
+    if reason == "too_big":
+        return (
+            "Ce fichier est trop gros pour que je le récupère (20 Mo au plus). Exportez-le en "
+            "MP3 dans Audacity, ou coupez-le en deux, puis renvoyez-le."
+        )
+    return "Je n'arrive pas à récupérer ce fichier. Pouvez-vous le renvoyer ?"
+
+
+async def _quietly(awaitable: object) -> None:
+    try:
+        await awaitable  # type: ignore[misc]
+    except Exception as exc:
+        log.debug("chat action failed: %s", type(exc).__name__)

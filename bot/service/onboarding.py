@@ -1,0 +1,183 @@
+"""/start with an invitation code, and the bot joining chats."""
+
+from __future__ import annotations
+
+import logging
+
+from bot.ports import BotAddedToChat, ChatInvite, TextMessage
+from bot.service import texts
+from bot.service.context import Context
+from bot.service.invitations import InvitationService
+from storage.records import Invitation
+
+log = logging.getLogger("petites_voix.onboarding")
+
+
+class Onboarding:
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self.invitations = InvitationService(ctx)
+
+    async def start(self, platform: str, msg: TextMessage, code: str) -> None:
+        chat = msg.chat.chat_id
+        if not msg.chat.is_direct:
+            await self.ctx.say(
+                platform,
+                chat,
+                "Pour utiliser une invitation, écrivez-moi en privé (pas dans le groupe).",
+                reply_to=msg.message_id,
+            )
+            return
+        code = code.strip()
+        if not code:
+            await self.ctx.say(platform, chat, _welcome_without_code())
+            return
+        if await self.invitations.too_many_wrong(platform, chat):
+            await self.ctx.say(platform, chat, _too_many_tries())
+            return
+        found = await self.invitations.lookup(platform, chat, code)
+        if isinstance(found, str):
+            await self.ctx.say(platform, chat, _refused(found))
+            return
+        if found.kind in ("teacher", "coteacher"):
+            await self._teacher_joins(platform, msg, found)
+        else:
+            await self._parent_joins(platform, msg, found)
+
+    async def _teacher_joins(self, platform: str, msg: TextMessage, inv: Invitation) -> None:
+        repos, now = self.ctx.repos, self.ctx.clock.now()
+        if not await repos.invitations.use(inv.id):
+            await self.ctx.say(platform, msg.chat.chat_id, _refused("used"))
+            return
+        await repos.staff.add_teacher(
+            inv.class_id,
+            platform,
+            msg.sender.user_id,
+            msg.chat.chat_id,
+            msg.sender.display_name,
+            inv.kind,
+            now,
+        )
+        klass = await repos.schools.get_class(inv.class_id)
+        assert klass is not None
+        await repos.audit.record(
+            f"{platform}:{msg.sender.user_id}", "teacher_joined", now, class_id=klass.id
+        )
+        prefix = self.ctx.adapters[platform].capabilities.command_prefixes[0]
+        await self.ctx.say(
+            platform,
+            msg.chat.chat_id,
+            f"Bienvenue ! Vous êtes enseignant(e) de la classe « {klass.name} » "
+            f"({klass.school_name}).\n"
+            f"1. Ajoutez-moi au groupe de la classe.\n"
+            f"2. Dans ce groupe, tapez {prefix}classe.\n"
+            f"3. Tapez {prefix}album suivi du titre de l'album en cours.\n"
+            f"Ensuite, chaque note vocale ou fichier audio posté dans le groupe est rangé "
+            f"dans l'album et envoyé aux familles. {prefix}aide pour tout le reste.",
+        )
+
+    async def _parent_joins(self, platform: str, msg: TextMessage, inv: Invitation) -> None:
+        repos, now = self.ctx.repos, self.ctx.clock.now()
+        assert inv.child_id is not None
+        child = await repos.families.get_child(inv.child_id)
+        klass = await repos.schools.get_class(inv.class_id)
+        if child is None or klass is None:
+            await self.ctx.say(platform, msg.chat.chat_id, _refused("unknown"))
+            return
+        guardian = await repos.families.guardian_by_user(platform, msg.sender.user_id)
+        if guardian is not None:
+            existing = await repos.families.subscriptions_of_guardian(guardian.id)
+            if any(s.child_id == child.id and s.suspended_reason is None for s in existing):
+                await self.ctx.say(
+                    platform,
+                    msg.chat.chat_id,
+                    f"Vous êtes déjà inscrit(e) pour {child.first_name}. Rien à faire de plus !",
+                )
+                return
+        if not await repos.invitations.use(inv.id):
+            await self.ctx.say(platform, msg.chat.chat_id, _refused("used"))
+            return
+        guardian = await repos.families.upsert_guardian(
+            platform, msg.sender.user_id, msg.chat.chat_id, now
+        )
+        sub, _ = await repos.families.subscribe(guardian.id, child.id, klass.id, now)
+        prefix = self.ctx.adapters[platform].capabilities.command_prefixes[0]
+        await self.ctx.say(
+            platform,
+            msg.chat.chat_id,
+            f"C'est fait : vous êtes inscrit(e) pour {child.first_name}, classe « {klass.name} » "
+            f"({klass.school_name}).\n"
+            f"Vous recevrez les enregistrements de la classe "
+            f"{texts.FREQUENCY_WORDS[sub.frequency]} (jamais la nuit).\n"
+            f"Pour changer : {prefix}frequence immediat, quotidien ou hebdomadaire. "
+            f"{prefix}aide pour le reste.",
+        )
+
+    async def invited(self, platform: str, event: ChatInvite) -> None:
+        """A Matrix room invite: direct chats are welcome (anyone may bring a
+        code); other rooms only when a teacher of this service invites."""
+        adapter = self.ctx.adapters[platform]
+        if event.chat.is_direct:
+            await adapter.join(event.chat.chat_id)
+            return
+        teachers = await self.ctx.repos.staff.teachers_of_user(platform, event.inviter.user_id)
+        if teachers:
+            await adapter.join(event.chat.chat_id)
+            prefix = adapter.capabilities.command_prefixes[0]
+            await self.ctx.say(
+                platform,
+                event.chat.chat_id,
+                f"Bonjour ! Tapez {prefix}classe pour que ce salon devienne le canal de la classe.",
+            )
+        else:
+            log.info("declined a room invitation from someone who is not a teacher")
+            await adapter.leave(event.chat.chat_id)
+
+    async def added_to_group(self, platform: str, event: BotAddedToChat) -> None:
+        adapter = self.ctx.adapters[platform]
+        by = event.by.user_id if event.by else None
+        if by and await self.ctx.repos.staff.teachers_of_user(platform, by):
+            prefix = adapter.capabilities.command_prefixes[0]
+            await self.ctx.say(
+                platform,
+                event.chat.chat_id,
+                f"Bonjour ! Tapez {prefix}classe pour que ce groupe devienne le canal de la "
+                "classe.",
+            )
+            return
+        await self.ctx.say(
+            platform,
+            event.chat.chat_id,
+            "Bonjour ! Je ne sers qu'aux classes qui m'ont invité. Je quitte ce groupe.",
+        )
+        await adapter.leave(event.chat.chat_id)
+
+
+def _welcome_without_code() -> str:
+    return (
+        "Bonjour ! Pour vous inscrire, ouvrez le lien de l'invitation donnée par l'école, "
+        "ou envoyez-moi le code qui y figure."
+    )
+
+
+def _too_many_tries() -> str:
+    return (
+        "Trop de codes erronés en peu de temps. Attendez un quart d'heure, puis vérifiez le "
+        "code sur le papier de l'invitation (les majuscules comptent)."
+    )
+
+
+def _refused(why: str) -> str:
+    return {
+        "expired": (
+            "Cette invitation a expiré. Demandez-en une nouvelle à l'enseignant(e) de la classe."
+        ),
+        "used": (
+            "Cette invitation a déjà servi autant de fois que prévu. Demandez-en une nouvelle "
+            "à l'enseignant(e) de la classe."
+        ),
+    }.get(
+        why,
+        "Je ne reconnais pas ce code. Vérifiez-le sur le papier de l'invitation "
+        "(les majuscules comptent) ou demandez-en un nouveau à l'enseignant(e).",
+    )

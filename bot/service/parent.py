@@ -1,0 +1,108 @@
+"""Commands a parent types in a direct chat with the bot."""
+
+from __future__ import annotations
+
+from bot.commands import Command
+from bot.ports import Choice, TextMessage
+from bot.service import texts
+from bot.service.context import Context
+from bot.service.listening import Listening
+from bot.service.teacher import album_list
+from bot.text_norm import fold
+from storage.records import Guardian
+
+FREQUENCIES = {
+    "immediat": "immediat",
+    "immediatement": "immediat",
+    "quotidien": "quotidien",
+    "quotidienne": "quotidien",
+    "jour": "quotidien",
+    "hebdomadaire": "hebdomadaire",
+    "hebdo": "hebdomadaire",
+    "semaine": "hebdomadaire",
+}
+
+
+class ParentCommands:
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self.listening = Listening(ctx)
+
+    async def handle(
+        self, platform: str, msg: TextMessage, command: Command, guardian: Guardian
+    ) -> None:
+        chat = msg.chat.chat_id
+        p = self.ctx.adapters[platform].capabilities.command_prefixes[0]
+        repos = self.ctx.repos
+        match command.name:
+            case "frequence":
+                wanted = FREQUENCIES.get(fold(command.args))
+                if wanted is None:
+                    await self.ctx.say(
+                        platform,
+                        chat,
+                        "Quand voulez-vous recevoir les enregistrements ?\n"
+                        f"{p}frequence immediat : dès qu'ils sont publiés (jamais la nuit)\n"
+                        f"{p}frequence quotidien : un résumé chaque soir\n"
+                        f"{p}frequence hebdomadaire : un résumé chaque semaine",
+                        choices=(
+                            Choice("Dès que publiés", "/frequence immediat"),
+                            Choice("Chaque jour", "/frequence quotidien"),
+                            Choice("Chaque semaine", "/frequence hebdomadaire"),
+                        ),
+                    )
+                    return
+                await repos.families.set_frequency(guardian.id, wanted)
+                await self.ctx.say(
+                    platform,
+                    chat,
+                    f"C'est noté : vous recevrez les enregistrements "
+                    f"{texts.FREQUENCY_WORDS[wanted]}.",
+                )
+            case "pause":
+                await repos.families.set_paused(guardian.id, True)
+                await repos.deliveries.hold_open_of_guardian(guardian.id)
+                await self.ctx.say(
+                    platform,
+                    chat,
+                    f"En pause : je ne vous envoie plus rien. {p}reprendre pour recevoir à "
+                    "nouveau (ce qui a été publié entre-temps vous attendra).",
+                )
+            case "reprendre":
+                await repos.families.set_paused(guardian.id, False)
+                waiting = await repos.deliveries.release_held_of_guardian(
+                    guardian.id, self.ctx.clock.now()
+                )
+                self.ctx.wake.deliveries(platform)
+                extra = f" {waiting} enregistrement(s) vous attendai(en)t." if waiting else ""
+                await self.ctx.say(platform, chat, "C'est reparti !" + extra)
+            case "albums":
+                subs = await repos.families.subscriptions_of_guardian(guardian.id)
+                classes = list(dict.fromkeys(s.class_id for s in subs))
+                parts = [await album_list(self.ctx, c, platform) for c in classes]
+                parts.append(f"Pour écouter un album en entier : {p}ecouter NUMÉRO")
+                await self.ctx.say(platform, chat, "\n\n".join(parts))
+            case "ecouter":
+                await self.listening.listen(platform, chat, guardian, command.args)
+            case "arreter":
+                if fold(command.args) != "oui":
+                    await self.ctx.say(
+                        platform,
+                        chat,
+                        "Vous désinscrire ? Vous ne recevrez plus rien et j'effacerai tout ce "
+                        f"que je garde sur vous. Pour confirmer : {p}arreter oui",
+                        choices=(Choice("Oui, me désinscrire", "/arreter oui"),),
+                    )
+                    return
+                await repos.families.erase_guardian(guardian.id)
+                await repos.audit.record(
+                    "parent", "guardian_erased", self.ctx.clock.now(), detail="/arreter"
+                )
+                await self.ctx.say(
+                    platform,
+                    chat,
+                    "C'est fait : vous êtes désinscrit(e) et ce que je gardais sur vous est "
+                    "effacé. Au revoir, et merci d'avoir écouté la classe !",
+                )
+            case _:
+                await self.ctx.say(platform, chat, texts.parent_help(p))

@@ -1,0 +1,66 @@
+"""When a recording's undo window ends, it is published: its deliveries are
+written to the outbox in one transaction."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from bot.service.context import Context
+from bot.service.quiet_hours import next_allowed
+
+log = logging.getLogger("petites_voix.publisher")
+
+MAX_IDLE_S = 30.0
+
+
+class Publisher:
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+
+    async def publish_due(self) -> int:
+        """Publish every recording whose window has ended; returns how many."""
+        repos, now = self.ctx.repos, self.ctx.clock.now()
+        published = 0
+        for rec in await repos.recordings.due_for_publishing(now):
+            outcome = await repos.deliveries.publish(
+                rec.id, now, next_allowed(now, self.ctx.settings.schedule)
+            )
+            if outcome.published:
+                published += 1
+                log.info("recording %d published to %d guardians", rec.id, outcome.deliveries)
+            elif outcome.held_for_consent:
+                await self.ctx.say(
+                    rec.platform,
+                    rec.source_chat_id,
+                    f"« {rec.title or rec.position} » reste en attente : un enfant nommé n'a "
+                    "plus l'accord de ses parents.",
+                    reply_to=rec.source_message_id,
+                )
+        if published:
+            self.ctx.wake.deliveries()
+        return published
+
+    async def run(self, stopping: asyncio.Event) -> None:
+        while not stopping.is_set():
+            try:
+                await self.publish_due()
+            except Exception:
+                log.exception("publishing failed; trying again shortly")
+            next_at = await self.ctx.repos.recordings.next_publish_time()
+            delay = MAX_IDLE_S
+            if next_at is not None:
+                delay = min(delay, max(0.05, (next_at - self.ctx.clock.now()).total_seconds()))
+            self.ctx.wake.publisher.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(_first(stopping, self.ctx.wake.publisher), delay)
+
+
+async def _first(*events: asyncio.Event) -> None:
+    waiters = [asyncio.create_task(e.wait()) for e in events]
+    try:
+        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for w in waiters:
+            w.cancel()

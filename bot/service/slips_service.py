@@ -1,0 +1,49 @@
+"""Printable invitation slips for a whole class."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from bot.ports import OutboundDocument
+from bot.service.context import Context
+from bot.service.invitations import InvitationService
+from bot.slips import Slip, render_slips_pdf
+from storage.records import Class
+
+
+async def class_slips(
+    ctx: Context, invitations: InvitationService, klass: Class, platform: str | None
+) -> bytes:
+    """One fresh parent invitation per child of the class, as a PDF."""
+    slips = []
+    tz = ctx.settings.schedule.timezone
+    for child in await ctx.repos.families.children_of_class(klass.id):
+        invite = await invitations.create("parent", klass.id, child.id)
+        link = invitations.link(platform, invite.code) if platform else None
+        if link is None:
+            link = next(iter(invitations.links(invite.code).values()), None)
+        slips.append(
+            Slip(
+                child_first_name=child.first_name,
+                class_name=klass.name,
+                school_name=klass.school_name,
+                code=invite.code,
+                link=link,
+                expires_at=invite.expires_at.astimezone(tz),
+            )
+        )
+    matrix = ctx.settings.matrix.user_id if ctx.settings.matrix else None
+    return render_slips_pdf(slips, matrix_hint=matrix)
+
+
+async def class_slips_pdf(
+    ctx: Context, invitations: InvitationService, klass: Class, platform: str
+) -> OutboundDocument:
+    pdf = await class_slips(ctx, invitations, klass, platform)
+    folder = Path(tempfile.mkdtemp(prefix="pv-slips-"))
+    path = folder / "invitations.pdf"
+    path.write_bytes(pdf)
+    return OutboundDocument(
+        path=path, filename=f"invitations-{klass.id}.pdf", mime="application/pdf"
+    )

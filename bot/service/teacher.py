@@ -1,0 +1,388 @@
+"""Commands a teacher types in the class channel."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+
+from bot.commands import Command
+from bot.ports import TextMessage
+from bot.schedule_words import WeeklySlot, parse_weekly_slot
+from bot.service import texts
+from bot.service.context import Context
+from bot.service.filing import Filing
+from bot.service.invitations import InvitationService
+from bot.service.withdrawal import Withdrawal
+from bot.text_norm import fold, tidy_name
+from storage.records import Class
+
+log = logging.getLogger("petites_voix.teacher")
+
+Handler = Callable[[str, TextMessage, Command, Class], Awaitable[None]]
+
+
+class TeacherCommands:
+    def __init__(self, ctx: Context, filing: Filing) -> None:
+        self.ctx = ctx
+        self.filing = filing
+        self.invitations = InvitationService(ctx)
+        self.withdrawal = Withdrawal(ctx)
+        self.handlers: dict[str, Handler] = {
+            "album": self.album,
+            "albums": self.albums,
+            "invitation": self.invitation,
+            "invitations": self.printable_invitations,
+            "annuler": self.cancel,
+            "retirer": self.withdraw,
+            "resume": self.weekly_digest,
+            "parents": self.parents,
+            "consentement": self.consent,
+            "aide": self.help,
+        }
+
+    def _prefix(self, platform: str) -> str:
+        return self.ctx.adapters[platform].capabilities.command_prefixes[0]
+
+    async def in_group(self, platform: str, msg: TextMessage, command: Command) -> None:
+        chat = msg.chat.chat_id
+        user = msg.sender.user_id
+        if command.name == "classe":
+            await self.bind(platform, msg, command)
+            return
+        channel = await self.ctx.repos.staff.channel_for_chat(platform, chat)
+        if channel is None:
+            if await self.ctx.repos.staff.teachers_of_user(platform, user):
+                await self.ctx.say(
+                    platform,
+                    chat,
+                    f"Ce groupe n'est pas encore le canal d'une classe : tapez d'abord "
+                    f"{self._prefix(platform)}classe.",
+                    reply_to=msg.message_id,
+                )
+            return
+        if not await self.ctx.repos.staff.is_teacher_of(channel.class_id, platform, user):
+            await self.ctx.say(
+                platform,
+                chat,
+                "Seuls les enseignants de la classe peuvent utiliser cette commande.",
+                reply_to=msg.message_id,
+            )
+            return
+        handler = self.handlers.get(command.name)
+        if handler is None:
+            await self.ctx.say(
+                platform,
+                chat,
+                f"La commande {command.typed} s'utilise en conversation privée avec moi.",
+                reply_to=msg.message_id,
+            )
+            return
+        klass = await self.ctx.repos.schools.get_class(channel.class_id)
+        assert klass is not None
+        await handler(platform, msg, command, klass)
+
+    async def bind(self, platform: str, msg: TextMessage, command: Command) -> None:
+        repos, chat = self.ctx.repos, msg.chat.chat_id
+        teachers = await repos.staff.teachers_of_user(platform, msg.sender.user_id)
+        if not teachers:
+            await self.ctx.say(
+                platform,
+                chat,
+                "Seuls les enseignants invités peuvent faire de ce groupe le canal d'une classe.",
+                reply_to=msg.message_id,
+            )
+            return
+        classes = [c for t in teachers if (c := await repos.schools.get_class(t.class_id))]
+        if len(classes) > 1:
+            wanted = fold(command.args)
+            classes = [c for c in classes if fold(c.name) == wanted] if wanted else classes
+        if len(classes) != 1:
+            names = ", ".join(c.name for c in classes)
+            await self.ctx.say(
+                platform,
+                chat,
+                f"Vous avez plusieurs classes ({names}). Précisez : "
+                f"{self._prefix(platform)}classe NOM",
+                reply_to=msg.message_id,
+            )
+            return
+        klass = classes[0]
+        now = self.ctx.clock.now()
+        await repos.staff.bind_channel(klass.id, platform, chat, now)
+        await repos.audit.record(
+            f"{platform}:{msg.sender.user_id}", "channel_bound", now, class_id=klass.id
+        )
+        album = await repos.albums.current(klass.id)
+        p = self._prefix(platform)
+        lines = [f"Ce groupe est maintenant le canal de la classe « {klass.name} »."]
+        lines.append(
+            f"Album en cours : « {album.title} »."
+            if album
+            else f"Choisissez l'album en cours : {p}album Titre de l'album"
+        )
+        lines.append(
+            "Postez ici les notes vocales ou les fichiers audio : je les range et les envoie "
+            "aux familles."
+        )
+        if not self.ctx.adapters[platform].capabilities.sees_group_media:
+            lines.append(
+                "Attention : je ne vois pas encore les fichiers postés dans ce groupe. Dans "
+                "@BotFather, tapez /setprivacy, choisissez ce robot puis « Disable », ou "
+                "nommez-moi administrateur du groupe."
+            )
+        await self.ctx.say(platform, chat, "\n".join(lines))
+
+    async def album(self, platform: str, msg: TextMessage, command: Command, klass: Class) -> None:
+        title = " ".join(command.args.split())
+        if not title:
+            await self.albums(platform, msg, command, klass)
+            return
+        if len(title) > 200:
+            title = title[:200]
+        album, created = await self.ctx.repos.albums.make_current(
+            klass.id, title, fold(title), self.ctx.clock.now()
+        )
+        what = "nouvel album" if created else "album"
+        await self.ctx.say(
+            platform,
+            msg.chat.chat_id,
+            f"C'est noté : {what} n°{album.position} « {album.title} ». Les prochains "
+            f"enregistrements y seront rangés.",
+        )
+
+    async def albums(self, platform: str, msg: TextMessage, command: Command, klass: Class) -> None:
+        await self.ctx.say(
+            platform, msg.chat.chat_id, await album_list(self.ctx, klass.id, platform)
+        )
+
+    async def invitation(
+        self, platform: str, msg: TextMessage, command: Command, klass: Class
+    ) -> None:
+        name = tidy_name(command.args)
+        if not name or len(name) > 60:
+            await self.ctx.say(
+                platform,
+                msg.chat.chat_id,
+                f"Donnez le prénom de l'enfant : {self._prefix(platform)}invitation Prénom",
+                reply_to=msg.message_id,
+            )
+            return
+        now = self.ctx.clock.now()
+        child, _ = await self.ctx.repos.families.ensure_child(klass.id, name, fold(name), now)
+        invite = await self.invitations.create("parent", klass.id, child.id)
+        await self.ctx.repos.audit.record(
+            f"{platform}:{msg.sender.user_id}",
+            "parent_invitation",
+            now,
+            class_id=klass.id,
+            detail=child.first_name,
+        )
+        teacher = next(
+            t
+            for t in await self.ctx.repos.staff.teachers_of_class(klass.id)
+            if t.platform == platform and t.user_id == msg.sender.user_id
+        )
+        tz = self.ctx.settings.schedule.timezone
+        text = (
+            f"Invitation pour la famille de {child.first_name} (classe « {klass.name} »), "
+            f"valable jusqu'au {texts.date(invite.expires_at, tz)}, pour "
+            f"{self.ctx.settings.invitations.parent_max_uses} parents au plus :\n"
+            + texts.code_block(invite.code, self.invitations.link(platform, invite.code))
+            + "\nDonnez-la aux parents (papier du cahier de liaison, ou /invitations pour "
+            "toutes les imprimer)."
+        )
+        # The code goes to the teacher's private chat, never to the group.
+        sent = await self.ctx.say(platform, teacher.chat_id, text)
+        where = "en privé" if sent else "(échec de l'envoi en privé : écrivez-moi d'abord)"
+        await self.ctx.say(
+            platform,
+            msg.chat.chat_id,
+            f"Invitation pour la famille de {child.first_name} envoyée {where}.",
+            reply_to=msg.message_id,
+        )
+
+    async def printable_invitations(
+        self, platform: str, msg: TextMessage, command: Command, klass: Class
+    ) -> None:
+        from bot.service.slips_service import class_slips_pdf  # PDF libs load on demand
+
+        children = await self.ctx.repos.families.children_of_class(klass.id)
+        if not children:
+            await self.ctx.say(
+                platform,
+                msg.chat.chat_id,
+                f"Aucun enfant dans la classe pour l'instant : "
+                f"{self._prefix(platform)}invitation Prénom, ou l'import ONDE par l'école.",
+            )
+            return
+        teacher = next(
+            t
+            for t in await self.ctx.repos.staff.teachers_of_class(klass.id)
+            if t.platform == platform and t.user_id == msg.sender.user_id
+        )
+        document = await class_slips_pdf(self.ctx, self.invitations, klass, platform)
+        await self.ctx.say(
+            platform,
+            teacher.chat_id,
+            f"Les {len(children)} invitations de la classe « {klass.name} », à imprimer et "
+            "coller dans les cahiers de liaison.",
+            document=document,
+        )
+        await self.ctx.say(
+            platform,
+            msg.chat.chat_id,
+            "Invitations à imprimer envoyées en privé.",
+            reply_to=msg.message_id,
+        )
+
+    async def _target(self, platform: str, msg: TextMessage, klass: Class) -> int | None:
+        if msg.reply_to:
+            rec = await self.ctx.repos.recordings.by_message(
+                platform, msg.chat.chat_id, msg.reply_to
+            )
+            return rec.id if rec and rec.class_id == klass.id else None
+        return None
+
+    async def cancel(self, platform: str, msg: TextMessage, command: Command, klass: Class) -> None:
+        rec_id = await self._target(platform, msg, klass)
+        if rec_id is None and not msg.reply_to:
+            latest = await self.ctx.repos.recordings.latest_open(
+                klass.id, f"{platform}:{msg.sender.user_id}"
+            )
+            rec_id = latest.id if latest else None
+        if rec_id is None:
+            await self.ctx.say(
+                platform,
+                msg.chat.chat_id,
+                "Je ne trouve pas d'enregistrement à annuler. Répondez à l'enregistrement "
+                f"avec {self._prefix(platform)}annuler.",
+                reply_to=msg.message_id,
+            )
+            return
+        text = await self.withdrawal.cancel(rec_id, f"{platform}:{msg.sender.user_id}")
+        await self.ctx.say(platform, msg.chat.chat_id, text, reply_to=msg.message_id)
+
+    async def withdraw(
+        self, platform: str, msg: TextMessage, command: Command, klass: Class
+    ) -> None:
+        rec_id = await self._target(platform, msg, klass)
+        if rec_id is None:
+            await self.ctx.say(
+                platform,
+                msg.chat.chat_id,
+                f"Répondez à l'enregistrement à retirer avec {self._prefix(platform)}retirer.",
+                reply_to=msg.message_id,
+            )
+            return
+        text = await self.withdrawal.withdraw(rec_id, f"{platform}:{msg.sender.user_id}")
+        await self.ctx.say(platform, msg.chat.chat_id, text, reply_to=msg.message_id)
+
+    async def weekly_digest(
+        self, platform: str, msg: TextMessage, command: Command, klass: Class
+    ) -> None:
+        try:
+            slot = parse_weekly_slot(command.args)
+        except ValueError:
+            current = WeeklySlot.from_storage(klass.weekly_digest)
+            await self.ctx.say(
+                platform,
+                msg.chat.chat_id,
+                f"Le résumé de la semaine part le {current.french()}. Pour changer : "
+                f"{self._prefix(platform)}resume vendredi 16:30",
+                reply_to=msg.message_id,
+            )
+            return
+        await self.ctx.repos.schools.set_weekly_digest(klass.id, slot.storage())
+        await self.ctx.repos.audit.record(
+            f"{platform}:{msg.sender.user_id}",
+            "weekly_digest",
+            self.ctx.clock.now(),
+            class_id=klass.id,
+            detail=slot.storage(),
+        )
+        await self.ctx.say(
+            platform,
+            msg.chat.chat_id,
+            f"C'est noté : le résumé de la semaine partira chaque {slot.french()}.",
+        )
+
+    async def parents(
+        self, platform: str, msg: TextMessage, command: Command, klass: Class
+    ) -> None:
+        lines_ = await self.ctx.repos.families.family_lines(klass.id)
+        if not lines_:
+            await self.ctx.say(
+                platform, msg.chat.chat_id, "Aucune famille inscrite pour l'instant."
+            )
+            return
+        out = [f"Familles de la classe « {klass.name} » :"]
+        families = 0
+        for line in lines_:
+            if line.guardians == 0:
+                out.append(f"• {line.first_name} : pas encore inscrite")
+                continue
+            families += 1
+            details = [f"{line.guardians} parent{'s' if line.guardians > 1 else ''}"]
+            if line.digest:
+                details.append(f"{line.digest} en résumé")
+            if line.paused:
+                details.append(f"{line.paused} en pause")
+            if line.suspended:
+                details.append(f"{line.suspended} injoignable (a bloqué le robot ?)")
+            if line.consent is not True:
+                details.append("accord d'enregistrement non donné")
+            out.append(f"• {line.first_name} : " + ", ".join(details))
+        out.insert(1, f"{families} famille(s) inscrite(s) sur {len(lines_)} enfants.")
+        await self.ctx.say(platform, msg.chat.chat_id, "\n".join(out))
+
+    async def consent(
+        self, platform: str, msg: TextMessage, command: Command, klass: Class
+    ) -> None:
+        argv = command.argv
+        answer = fold(argv[-1]) if argv else ""
+        if len(argv) < 2 or answer not in ("oui", "non"):
+            await self.ctx.say(
+                platform,
+                msg.chat.chat_id,
+                f"Écrivez : {self._prefix(platform)}consentement Prénom oui (ou non)",
+                reply_to=msg.message_id,
+            )
+            return
+        name = tidy_name(" ".join(argv[:-1]))
+        now = self.ctx.clock.now()
+        child, _ = await self.ctx.repos.families.ensure_child(klass.id, name, fold(name), now)
+        await self.ctx.repos.families.set_consent(child.id, answer == "oui", now)
+        await self.ctx.repos.audit.record(
+            f"{platform}:{msg.sender.user_id}",
+            "consent",
+            now,
+            class_id=klass.id,
+            detail=f"{child.first_name}={answer}",
+        )
+        released = await self.filing.recheck_held(klass.id) if answer == "oui" else 0
+        text = (
+            f"C'est noté : {child.first_name} peut être enregistré(e) et entendu(e) par les "
+            "familles."
+            if answer == "oui"
+            else f"C'est noté : aucun enregistrement où {child.first_name} est nommé(e) ne "
+            "sera envoyé."
+        )
+        if released:
+            text += f" {released} enregistrement(s) en attente repartent."
+        await self.ctx.say(platform, msg.chat.chat_id, text)
+
+    async def help(self, platform: str, msg: TextMessage, command: Command, klass: Class) -> None:
+        await self.ctx.say(platform, msg.chat.chat_id, texts.teacher_help(self._prefix(platform)))
+
+
+async def album_list(ctx: Context, class_id: int, platform: str) -> str:
+    albums = await ctx.repos.albums.of_class(class_id)
+    p = ctx.adapters[platform].capabilities.command_prefixes[0]
+    if not albums:
+        return f"Pas encore d'album. L'enseignant(e) le choisit avec {p}album Titre."
+    lines = ["Albums de la classe :"]
+    for album in albums:
+        count = await ctx.repos.recordings.count_live_in_album(album.id)
+        mark = " (en cours)" if album.is_current else ""
+        lines.append(f"{album.position}. {album.title}{mark} : {count} enregistrement(s)")
+    return "\n".join(lines)

@@ -1,0 +1,99 @@
+"""Everything the bot says, in French, in one place."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from bot.commands import PARENT_COMMANDS, TEACHER_COMMANDS
+
+PARENT_MENU = PARENT_COMMANDS
+TEACHER_MENU = TEACHER_COMMANDS
+
+MONTHS = (
+    "janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août",
+    "septembre", "octobre", "novembre", "décembre",
+)  # fmt: skip
+WEEKDAYS = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
+
+FREQUENCY_WORDS = {
+    "immediat": "dès qu'ils sont publiés",
+    "quotidien": "une fois par jour, en fin de journée",
+    "hebdomadaire": "une fois par semaine, avec le résumé de la classe",
+}
+
+
+def duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "?"
+    total = round(seconds)
+    minutes, secs = divmod(total, 60)
+    if minutes == 0:
+        return f"{secs} s"
+    return f"{minutes} min {secs:02d} s"
+
+
+def moment(when: datetime, tz: ZoneInfo, now: datetime) -> str:
+    local, today = when.astimezone(tz), now.astimezone(tz)
+    clock = f"{local.hour}h{local.minute:02d}"
+    if local.date() == today.date():
+        return f"à {clock}"
+    if (local.date() - today.date()).days == 1:
+        return f"demain à {clock}"
+    return f"le {WEEKDAYS[local.weekday()]} {local.day} {MONTHS[local.month - 1]} à {clock}"
+
+
+def date(when: datetime, tz: ZoneInfo) -> str:
+    local = when.astimezone(tz)
+    return f"{local.day} {MONTHS[local.month - 1]} {local.year}"
+
+
+def stranger() -> str:
+    return (
+        "Bonjour ! Je suis le robot qui partage les enregistrements d'une classe avec les "
+        "familles. Pour vous inscrire, il faut l'invitation donnée par l'enseignant(e) "
+        "(le lien ou le code sur le papier du cahier de liaison)."
+    )
+
+
+def unknown_command(typed: str) -> str:
+    return f"Je ne connais pas la commande {typed}. Tapez /aide pour voir ce que je sais faire."
+
+
+def teacher_command_in_direct() -> str:
+    return (
+        "Cette commande se tape dans le groupe de la classe, pas ici. "
+        "Ajoutez-moi au groupe de la classe puis tapez /classe."
+    )
+
+
+def recording_in_direct() -> str:
+    return (
+        "Merci ! Pour que je le range dans l'album, postez l'enregistrement dans le groupe "
+        "de la classe, pas dans notre conversation privée."
+    )
+
+
+def teacher_help(p: str) -> str:
+    lines = ["Commandes de l'enseignant(e), à taper dans le groupe de la classe :"]
+    lines += [f"{p}{name} : {what}" for name, what in TEACHER_COMMANDS]
+    lines.append(
+        "Envoyez une note vocale ou un fichier audio (WAV, MP3…) dans le groupe : je le "
+        "range dans l'album en cours. La légende devient son titre ; #Prénom nomme un enfant, "
+        "#prive #Prénom l'envoie seulement à sa famille."
+    )
+    return "\n".join(lines)
+
+
+def parent_help(p: str) -> str:
+    lines = ["Ce que vous pouvez me demander :"]
+    lines += [f"{p}{name} : {what}" for name, what in PARENT_COMMANDS]
+    return "\n".join(lines)
+
+
+def code_block(code: str, link: str | None) -> str:
+    """The code stands alone on its own line; the link too, when there is one."""
+    parts = ["Code :", code]
+    if link:
+        parts += ["Lien :", link]
+    return "\n".join(parts)

@@ -1,0 +1,261 @@
+"""Printable invitation slips for the families (a PDF, four A6 slips per A4 page).
+
+Each slip goes into a child's cahier de liaison: the child's first name, the
+class, a QR code of the invitation link (or of the bare code when the service
+has no link), the code on a line of its own, the steps for the parents and
+the expiry date.
+
+Text uses the PDF core fonts (Helvetica, Courier) in the Windows-1252
+encoding: every reader has them, nothing is embedded, and Windows-1252 holds
+all of French, typography included (é è ç œ ’ « » …). The rare letter outside
+it, in a child's or a school's name, loses its accent instead of turning into
+a wrong glyph (``Ștefan`` prints as ``Stefan``).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import qrcode
+import qrcode.constants
+from fpdf import FPDF
+
+CODE_RE = re.compile(r"[A-Za-z0-9_-]{20,64}")
+
+_MONTHS = (
+    "janvier",
+    "février",
+    "mars",
+    "avril",
+    "mai",
+    "juin",
+    "juillet",
+    "août",
+    "septembre",
+    "octobre",
+    "novembre",
+    "décembre",
+)
+
+# Page geometry, in millimetres: A4 portrait cut into 2 x 2 A6 slips.
+_PAGE_W, _PAGE_H = 210.0, 297.0
+_COLS, _ROWS = 2, 2
+_SLIP_W, _SLIP_H = _PAGE_W / _COLS, _PAGE_H / _ROWS
+_MARGIN = 7.0
+_QR_SIDE = 46.0  # the printed square, quiet zone included
+_QR_BORDER = 4  # modules of quiet zone, as the QR standard asks
+_GREY = (110, 110, 110)
+_TEXT_PT, _TEXT_LINE = 9.0, 4.0  # the steps for the parents
+
+SLIPS_PER_PAGE = _COLS * _ROWS
+
+
+@dataclass(frozen=True)
+class Slip:
+    child_first_name: str
+    class_name: str
+    school_name: str
+    code: str  # invitation code, 20-64 chars [A-Za-z0-9_-]
+    link: str | None  # https://t.me/bot?start=CODE; None: the QR holds the bare code
+    expires_at: datetime | None
+
+    def __post_init__(self) -> None:
+        if not CODE_RE.fullmatch(self.code):
+            raise ValueError("invitation code must be 20-64 characters of [A-Za-z0-9_-]")
+
+
+def render_slips_pdf(slips: Sequence[Slip], *, matrix_hint: str | None = None) -> bytes:
+    """The slips as one PDF, in the given order, four per A4 page.
+
+    ``matrix_hint`` is the Matrix address of the bot (``@petitesvoix:example.org``):
+    when given, each slip also tells how to paste the code in a direct chat
+    with it. Raises ``ValueError`` for an empty sequence.
+    """
+    if not slips:
+        raise ValueError("no slips to print")
+    pdf = FPDF(orientation="portrait", unit="mm", format="A4")
+    pdf.core_fonts_encoding = "cp1252"
+    pdf.set_auto_page_break(auto=False)
+    pdf.set_margins(0, 0, 0)
+    pdf.set_title(_pdf_text("Invitations des familles"))
+    for index, slip in enumerate(slips):
+        position = index % SLIPS_PER_PAGE
+        if position == 0:
+            pdf.add_page()
+            _draw_cut_lines(pdf)
+        col, row = position % _COLS, position // _COLS
+        _draw_slip(pdf, slip, col * _SLIP_W, row * _SLIP_H, matrix_hint)
+    return bytes(pdf.output())
+
+
+def french_date(moment: datetime) -> str:
+    """``24 décembre 2026``, ``1er mars 2027`` (the date in ``moment``'s own zone)."""
+    day = "1er" if moment.day == 1 else str(moment.day)
+    return f"{day} {_MONTHS[moment.month - 1]} {moment.year}"
+
+
+def instructions(slip: Slip, matrix_hint: str | None) -> list[str]:
+    """The three numbered steps printed for the parents."""
+    name = slip.child_first_name
+    if slip.link is not None:
+        return [
+            "Sur votre téléphone, scannez ce code QR avec l’appareil photo\u00a0: "
+            "Telegram s’ouvre (installez-le d’abord si besoin).",
+            f"Appuyez sur «\u00a0Démarrer\u00a0»\u00a0: votre famille est inscrite "
+            f"pour la classe de {name}.",
+            "Les enregistrements de la classe arrivent ensuite dans cette discussion. "
+            "Écrivez /aide pour choisir quand les recevoir.",
+        ]
+    where = f"avec {matrix_hint}" if matrix_hint else "avec le bot de la classe"
+    return [
+        f"Sur votre téléphone, ouvrez Element (Matrix) et démarrez une discussion privée {where}.",
+        "Collez-y le code ci-dessus (le code QR le contient aussi)\u00a0: "
+        f"votre famille est inscrite pour la classe de {name}.",
+        "Les enregistrements de la classe arrivent ensuite dans cette discussion. "
+        "Écrivez !aide pour choisir quand les recevoir.",
+    ]
+
+
+def matrix_note(slip: Slip, matrix_hint: str | None) -> str | None:
+    """The Matrix way in, printed under the Telegram steps when both exist."""
+    if slip.link is None or not matrix_hint:
+        return None
+    return (
+        f"Vous préférez Matrix (Element)\u00a0? Ouvrez une discussion privée avec {matrix_hint} "
+        "et collez-y le code ci-dessus."
+    )
+
+
+# --------------------------------------------------------------------------
+
+
+def _pdf_text(text: str) -> str:
+    """``text`` made printable in Windows-1252: odd spaces unified, other letters unaccented."""
+    text = text.replace("\u202f", "\u00a0").replace("\u2009", " ")
+    out: list[str] = []
+    for char in text:
+        try:
+            char.encode("cp1252")
+        except UnicodeEncodeError:
+            base = unicodedata.normalize("NFKD", char)
+            base = "".join(c for c in base if not unicodedata.combining(c))
+            char = base if base and _encodable(base) else _FALLBACK.get(char, "?")
+        out.append(char)
+    return "".join(out)
+
+
+_FALLBACK = {"Ł": "L", "ł": "l", "Đ": "D", "đ": "d", "ı": "i", "Ø": "O", "ø": "o", "ħ": "h"}
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("cp1252")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _draw_cut_lines(pdf: FPDF) -> None:
+    pdf.set_draw_color(*_GREY)
+    pdf.set_line_width(0.2)
+    with pdf.local_context():
+        pdf.set_dash_pattern(dash=2, gap=1.5)
+        for col in range(1, _COLS):
+            pdf.line(col * _SLIP_W, 0, col * _SLIP_W, _PAGE_H)
+        for row in range(1, _ROWS):
+            pdf.line(0, row * _SLIP_H, _PAGE_W, row * _SLIP_H)
+    # Scissors (ZapfDingbats "a2") at the left end of each horizontal cut.
+    pdf.set_font("zapfdingbats", size=10)
+    pdf.set_text_color(*_GREY)
+    for row in range(1, _ROWS):
+        pdf.text(2, row * _SLIP_H + 1.3, "\x22")
+
+
+def _draw_slip(pdf: FPDF, slip: Slip, x0: float, y0: float, matrix_hint: str | None) -> None:
+    left, width = x0 + _MARGIN, _SLIP_W - 2 * _MARGIN
+    pdf.set_text_color(0, 0, 0)
+
+    pdf.set_xy(left, y0 + _MARGIN)
+    pdf.set_font("helvetica", size=8)
+    pdf.set_text_color(*_GREY)
+    pdf.cell(width, 4, _pdf_text("Invitation pour les parents de"), align="C")
+    pdf.set_text_color(0, 0, 0)
+
+    pdf.set_xy(left, y0 + _MARGIN + 4)
+    pdf.set_font("helvetica", style="B", size=18)
+    pdf.multi_cell(width, 8, _pdf_text(slip.child_first_name), align="C", max_line_height=8)
+
+    pdf.set_x(left)
+    pdf.set_font("helvetica", size=9.5)
+    where = f"Classe {slip.class_name} – {slip.school_name}"
+    pdf.multi_cell(width, 4.3, _pdf_text(where), align="C")
+
+    qr_top = pdf.get_y() + 0.5
+    _draw_qr(pdf, slip.link or slip.code, x0 + (_SLIP_W - _QR_SIDE) / 2, qr_top, _QR_SIDE)
+
+    pdf.set_xy(left, qr_top + _QR_SIDE)
+    pdf.set_font("helvetica", size=8)
+    pdf.set_text_color(*_GREY)
+    pdf.cell(width, 3.5, _pdf_text("Code d’invitation\u00a0:"), align="C")
+    pdf.set_text_color(0, 0, 0)
+    pdf.set_xy(left, qr_top + _QR_SIDE + 3.8)
+    pdf.set_font("courier", style="B", size=_code_font_size(pdf, slip.code, width))
+    pdf.cell(width, 5, slip.code, align="C")
+
+    pdf.set_xy(left, qr_top + _QR_SIDE + 10.5)
+    for number, step in enumerate(instructions(slip, matrix_hint), start=1):
+        _draw_step(pdf, number, step, left, width)
+    note = matrix_note(slip, matrix_hint)
+    if note is not None:
+        pdf.set_xy(left, pdf.get_y() + 1.2)
+        pdf.set_font("helvetica", style="I", size=_TEXT_PT)
+        pdf.multi_cell(width, _TEXT_LINE, _pdf_text(note), align="L")
+
+    if slip.expires_at is not None:
+        # At the foot of the slip, or under the text when a long name pushed it down.
+        pdf.set_xy(left, max(y0 + _SLIP_H - _MARGIN - 4.5, pdf.get_y() + 1.0))
+        pdf.set_font("helvetica", style="B", size=9.5)
+        pdf.cell(width, 4.5, _pdf_text(f"Valable jusqu’au {french_date(slip.expires_at)}"))
+
+
+def _draw_step(pdf: FPDF, number: int, text: str, left: float, width: float) -> None:
+    pdf.set_font("helvetica", style="B", size=_TEXT_PT)
+    top = pdf.get_y() + 0.6
+    pdf.set_xy(left, top)
+    pdf.cell(4.5, _TEXT_LINE, f"{number}.")
+    pdf.set_font("helvetica", size=_TEXT_PT)
+    pdf.set_xy(left + 4.5, top)
+    pdf.multi_cell(width - 4.5, _TEXT_LINE, _pdf_text(text), align="L")
+
+
+def _code_font_size(pdf: FPDF, code: str, width: float) -> float:
+    """Courier size that keeps the whole code on one line (12 pt at most)."""
+    pdf.set_font("courier", style="B", size=12)
+    return min(12.0, 12.0 * width / pdf.get_string_width(code))
+
+
+def _draw_qr(pdf: FPDF, data: str, x: float, y: float, side: float) -> None:
+    """``data`` as a QR code of vector squares: sharp at any printer resolution."""
+    qr = qrcode.QRCode(
+        error_correction=qrcode.constants.ERROR_CORRECT_M,
+        border=_QR_BORDER,
+    )
+    qr.add_data(data)
+    qr.make(fit=True)
+    matrix: list[list[bool]] = qr.get_matrix()
+    module = side / len(matrix)
+    pdf.set_fill_color(0, 0, 0)
+    for r, cells in enumerate(matrix):
+        c = 0
+        while c < len(cells):
+            if not cells[c]:
+                c += 1
+                continue
+            start = c
+            while c < len(cells) and cells[c]:
+                c += 1
+            pdf.rect(x + start * module, y + r * module, (c - start) * module, module, style="F")

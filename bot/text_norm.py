@@ -1,0 +1,17 @@
+"""Folding of what people type: accents and case do not matter."""
+
+from __future__ import annotations
+
+import unicodedata
+
+
+def fold(text: str) -> str:
+    """'Fréquence' -> 'frequence', 'ÉLÉA' -> 'elea'."""
+    decomposed = unicodedata.normalize("NFKD", text.strip())
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+
+
+def tidy_name(text: str) -> str:
+    """A first name as people write it, without stray spaces: 'lina ' -> 'Lina'."""
+    name = " ".join(text.split())
+    return name[:1].upper() + name[1:] if name else name

@@ -1,0 +1,57 @@
+"""One repository per aggregate, each given the database handle."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from storage.db import Database
+from storage.repos.albums import AlbumRepo
+from storage.repos.audit import AuditRepo
+from storage.repos.deliveries import DeliveryRepo, MediaCacheRepo
+from storage.repos.families import FamilyRepo
+from storage.repos.invitations import InvitationRepo
+from storage.repos.recordings import RecordingRepo
+from storage.repos.schools import SchoolRepo
+from storage.repos.staff import StaffRepo
+
+__all__ = [
+    "AlbumRepo",
+    "AuditRepo",
+    "DeliveryRepo",
+    "FamilyRepo",
+    "InvitationRepo",
+    "MediaCacheRepo",
+    "RecordingRepo",
+    "Repositories",
+    "SchoolRepo",
+    "StaffRepo",
+]
+
+
+@dataclass(frozen=True)
+class Repositories:
+    db: Database
+    schools: SchoolRepo
+    staff: StaffRepo
+    families: FamilyRepo
+    invitations: InvitationRepo
+    albums: AlbumRepo
+    recordings: RecordingRepo
+    deliveries: DeliveryRepo
+    media_cache: MediaCacheRepo
+    audit: AuditRepo
+
+    @classmethod
+    def over(cls, db: Database) -> Repositories:
+        return cls(
+            db=db,
+            schools=SchoolRepo(db),
+            staff=StaffRepo(db),
+            families=FamilyRepo(db),
+            invitations=InvitationRepo(db),
+            albums=AlbumRepo(db),
+            recordings=RecordingRepo(db),
+            deliveries=DeliveryRepo(db),
+            media_cache=MediaCacheRepo(db),
+            audit=AuditRepo(db),
+        )

@@ -1,0 +1,229 @@
+"""The outbox (one delivery per recording and guardian) and the media cache."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from storage.db import Database, Row
+from storage.records import Delivery, from_db_time, to_db_time
+
+_DELIVERY = """SELECT id, recording_id, guardian_id, platform, chat_id, state, attempts,
+                      next_try_at, last_error, platform_message_id FROM deliveries"""
+
+
+def _delivery(r: Row) -> Delivery:
+    next_try = from_db_time(r["next_try_at"])
+    assert next_try is not None
+    return Delivery(
+        r["id"],
+        r["recording_id"],
+        r["guardian_id"],
+        r["platform"],
+        r["chat_id"],
+        r["state"],
+        r["attempts"],
+        next_try,
+        r["last_error"],
+        r["platform_message_id"],
+    )
+
+
+@dataclass(frozen=True)
+class PublishOutcome:
+    published: bool
+    deliveries: int
+    # Set when a named child has no consent: the recording is held instead.
+    held_for_consent: bool = False
+
+
+class DeliveryRepo:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def publish(
+        self, recording_id: int, now: datetime, immediate_at: datetime
+    ) -> PublishOutcome:
+        """Publish a waiting recording and write its deliveries, in one transaction.
+
+        Who receives it is decided here, in SQL, from the recording's class and
+        private child; a recording naming a child without consent is never
+        published (it goes back to ``held``).
+        """
+        async with self.db.transaction() as tx:
+            row = await tx.fetchrow(
+                "SELECT class_id, private_child_id, is_private, state FROM recordings "
+                "WHERE id = $1",
+                recording_id,
+            )
+            if row is None or row["state"] != "waiting":
+                return PublishOutcome(False, 0)
+            refused = await tx.fetchval(
+                """SELECT COUNT(*) FROM recording_children rc
+                   JOIN children c ON c.id = rc.child_id
+                   WHERE rc.recording_id = $1 AND COALESCE(c.consent, 0) <> 1""",
+                recording_id,
+            )
+            if refused or (row["is_private"] and row["private_child_id"] is None):
+                await tx.execute(
+                    "UPDATE recordings SET state = 'held', failure_reason = 'consent' "
+                    "WHERE id = $1",
+                    recording_id,
+                )
+                return PublishOutcome(False, 0, held_for_consent=True)
+            await tx.execute(
+                "UPDATE recordings SET state = 'published', published_at = $1 WHERE id = $2",
+                to_db_time(now),
+                recording_id,
+            )
+            await tx.execute(
+                """INSERT INTO deliveries
+                     (recording_id, guardian_id, platform, chat_id, state, next_try_at, created_at)
+                   SELECT $1, g.id, g.platform, g.chat_id,
+                          CASE WHEN s.paused = 1 THEN 'held'
+                               WHEN s.frequency = 'immediat' THEN 'pending'
+                               ELSE 'digest' END,
+                          $2, $3
+                   FROM subscriptions s JOIN guardians g ON g.id = s.guardian_id
+                   WHERE s.class_id = $4 AND s.suspended_reason IS NULL
+                     AND ($5 = 0 OR s.child_id = $6)
+                   ORDER BY s.id
+                   ON CONFLICT (recording_id, guardian_id) DO NOTHING""",
+                recording_id,
+                to_db_time(immediate_at),
+                to_db_time(now),
+                row["class_id"],
+                row["is_private"],
+                row["private_child_id"],
+            )
+            count = await tx.fetchval(
+                "SELECT COUNT(*) FROM deliveries WHERE recording_id = $1", recording_id
+            )
+        return PublishOutcome(True, int(count))
+
+    async def due(self, platform: str, now: datetime, limit: int) -> list[Delivery]:
+        rows = await self.db.fetch(
+            f"""{_DELIVERY} WHERE platform = $1 AND state = 'pending' AND next_try_at <= $2
+                ORDER BY next_try_at, id LIMIT $3""",
+            platform,
+            to_db_time(now),
+            limit,
+        )
+        return [_delivery(r) for r in rows]
+
+    async def next_due_time(self, platform: str) -> datetime | None:
+        value = await self.db.fetchval(
+            "SELECT MIN(next_try_at) FROM deliveries WHERE platform = $1 AND state = 'pending'",
+            platform,
+        )
+        return from_db_time(value)
+
+    async def get(self, delivery_id: int) -> Delivery | None:
+        row = await self.db.fetchrow(f"{_DELIVERY} WHERE id = $1", delivery_id)
+        return None if row is None else _delivery(row)
+
+    async def mark_sent(self, delivery_id: int, message_id: str, now: datetime) -> None:
+        await self.db.execute(
+            """UPDATE deliveries SET state = 'sent', platform_message_id = $1, sent_at = $2,
+                 attempts = attempts + 1, last_error = NULL
+               WHERE id = $3""",
+            message_id,
+            to_db_time(now),
+            delivery_id,
+        )
+
+    async def retry_later(
+        self, delivery_id: int, next_try: datetime, error: str, *, count_attempt: bool
+    ) -> None:
+        await self.db.execute(
+            """UPDATE deliveries SET next_try_at = $1, last_error = $2,
+                 attempts = attempts + $3 WHERE id = $4 AND state = 'pending'""",
+            to_db_time(next_try),
+            error,
+            1 if count_attempt else 0,
+            delivery_id,
+        )
+
+    async def mark_failed(self, delivery_id: int, reason: str) -> None:
+        await self.db.execute(
+            "UPDATE deliveries SET state = 'failed', last_error = $1, attempts = attempts + 1 "
+            "WHERE id = $2",
+            reason,
+            delivery_id,
+        )
+
+    async def fail_open_of_guardian(self, guardian_id: int, reason: str) -> int:
+        return await self.db.execute(
+            """UPDATE deliveries SET state = 'failed', last_error = $1
+               WHERE guardian_id = $2 AND state IN ('pending', 'digest', 'held')""",
+            reason,
+            guardian_id,
+        )
+
+    async def cancel_open_of_recording(self, recording_id: int) -> int:
+        return await self.db.execute(
+            """UPDATE deliveries SET state = 'cancelled'
+               WHERE recording_id = $1 AND state IN ('pending', 'digest', 'held')""",
+            recording_id,
+        )
+
+    async def sent_of_recording(self, recording_id: int) -> list[Delivery]:
+        rows = await self.db.fetch(
+            f"{_DELIVERY} WHERE recording_id = $1 AND state = 'sent' ORDER BY id", recording_id
+        )
+        return [_delivery(r) for r in rows]
+
+    async def release_held_of_guardian(self, guardian_id: int, now: datetime) -> int:
+        """After /reprendre: what piled up while paused becomes due."""
+        return await self.db.execute(
+            """UPDATE deliveries SET state = 'pending', next_try_at = $1
+               WHERE guardian_id = $2 AND state = 'held'""",
+            to_db_time(now),
+            guardian_id,
+        )
+
+    async def hold_open_of_guardian(self, guardian_id: int) -> int:
+        return await self.db.execute(
+            "UPDATE deliveries SET state = 'held' WHERE guardian_id = $1 AND state = 'pending'",
+            guardian_id,
+        )
+
+    async def counts_by_state(self) -> dict[str, int]:
+        rows = await self.db.fetch("SELECT state, COUNT(*) FROM deliveries GROUP BY state")
+        counts = {state: 0 for state in ("pending", "digest", "held", "sent", "failed")}
+        counts.update({r[0]: int(r[1]) for r in rows})
+        return counts
+
+    async def failures_by_reason(self) -> dict[str, int]:
+        rows = await self.db.fetch(
+            "SELECT COALESCE(last_error, '?'), COUNT(*) FROM deliveries "
+            "WHERE state = 'failed' GROUP BY last_error"
+        )
+        return {r[0]: int(r[1]) for r in rows}
+
+
+class MediaCacheRepo:
+    """Platform references of uploaded files: upload once, send many times."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def get(self, sha: str, platform: str) -> str | None:
+        value = await self.db.fetchval(
+            "SELECT ref FROM media_cache WHERE sha = $1 AND platform = $2", sha, platform
+        )
+        return None if value is None else str(value)
+
+    async def put(self, sha: str, platform: str, ref: str, now: datetime) -> None:
+        await self.db.execute(
+            """INSERT INTO media_cache (sha, platform, ref, updated_at) VALUES ($1, $2, $3, $4)
+               ON CONFLICT (sha, platform) DO UPDATE SET ref = excluded.ref,
+                 updated_at = excluded.updated_at""",
+            sha,
+            platform,
+            ref,
+            to_db_time(now),
+        )
+
+    async def drop(self, sha: str) -> None:
+        await self.db.execute("DELETE FROM media_cache WHERE sha = $1", sha)

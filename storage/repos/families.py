@@ -1,0 +1,253 @@
+"""Children, guardians and their subscriptions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from storage.db import Database, Row
+from storage.records import Child, Guardian, Subscription, to_db_time
+
+_CHILD = "SELECT id, class_id, first_name, consent FROM children"
+_SUB = """SELECT id, guardian_id, child_id, class_id, frequency, paused, suspended_reason
+          FROM subscriptions"""
+
+
+def _child(r: Row) -> Child:
+    consent = r["consent"]
+    return Child(
+        r["id"], r["class_id"], r["first_name"], None if consent is None else bool(consent)
+    )
+
+
+def _sub(r: Row) -> Subscription:
+    return Subscription(
+        r["id"],
+        r["guardian_id"],
+        r["child_id"],
+        r["class_id"],
+        r["frequency"],
+        bool(r["paused"]),
+        r["suspended_reason"],
+    )
+
+
+@dataclass(frozen=True)
+class FamilyLine:
+    """One child of a class, as a teacher sees it in /parents."""
+
+    child_id: int
+    first_name: str
+    consent: bool | None
+    guardians: int
+    immediate: int
+    digest: int
+    paused: int
+    suspended: int
+
+
+class FamilyRepo:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    # -- children ---------------------------------------------------------
+
+    async def ensure_child(
+        self, class_id: int, first_name: str, name_key: str, now: datetime
+    ) -> tuple[Child, bool]:
+        created = await self.db.execute(
+            """INSERT INTO children (class_id, first_name, name_key, created_at)
+               VALUES ($1, $2, $3, $4) ON CONFLICT (class_id, name_key) DO NOTHING""",
+            class_id,
+            first_name,
+            name_key,
+            to_db_time(now),
+        )
+        child = await self.find_child(class_id, name_key)
+        assert child is not None
+        return child, created > 0
+
+    async def find_child(self, class_id: int, name_key: str) -> Child | None:
+        row = await self.db.fetchrow(
+            f"{_CHILD} WHERE class_id = $1 AND name_key = $2", class_id, name_key
+        )
+        return None if row is None else _child(row)
+
+    async def get_child(self, child_id: int) -> Child | None:
+        row = await self.db.fetchrow(f"{_CHILD} WHERE id = $1", child_id)
+        return None if row is None else _child(row)
+
+    async def children_of_class(self, class_id: int) -> list[Child]:
+        rows = await self.db.fetch(f"{_CHILD} WHERE class_id = $1 ORDER BY name_key, id", class_id)
+        return [_child(r) for r in rows]
+
+    async def set_consent(self, child_id: int, consent: bool, now: datetime) -> None:
+        await self.db.execute(
+            "UPDATE children SET consent = $1, consent_at = $2 WHERE id = $3",
+            1 if consent else 0,
+            to_db_time(now),
+            child_id,
+        )
+
+    # -- guardians --------------------------------------------------------
+
+    async def upsert_guardian(
+        self, platform: str, user_id: str, chat_id: str, now: datetime
+    ) -> Guardian:
+        await self.db.execute(
+            """INSERT INTO guardians (platform, user_id, chat_id, created_at)
+               VALUES ($1, $2, $3, $4)
+               ON CONFLICT (platform, user_id) DO UPDATE SET chat_id = excluded.chat_id""",
+            platform,
+            user_id,
+            chat_id,
+            to_db_time(now),
+        )
+        guardian = await self.guardian_by_user(platform, user_id)
+        assert guardian is not None
+        return guardian
+
+    async def guardian_by_user(self, platform: str, user_id: str) -> Guardian | None:
+        row = await self.db.fetchrow(
+            "SELECT id, platform, user_id, chat_id FROM guardians "
+            "WHERE platform = $1 AND user_id = $2",
+            platform,
+            user_id,
+        )
+        return None if row is None else Guardian(row[0], row[1], row[2], row[3])
+
+    async def get_guardian(self, guardian_id: int) -> Guardian | None:
+        row = await self.db.fetchrow(
+            "SELECT id, platform, user_id, chat_id FROM guardians WHERE id = $1", guardian_id
+        )
+        return None if row is None else Guardian(row[0], row[1], row[2], row[3])
+
+    async def guardians_of_child(self, child_id: int) -> list[int]:
+        rows = await self.db.fetch(
+            "SELECT guardian_id FROM subscriptions WHERE child_id = $1 ORDER BY guardian_id",
+            child_id,
+        )
+        return [r[0] for r in rows]
+
+    async def export_guardian(self, guardian_id: int) -> dict[str, object]:
+        """All that is kept about one guardian, for an access request."""
+        g = await self.db.fetchrow(
+            "SELECT platform, user_id, chat_id, created_at FROM guardians WHERE id = $1",
+            guardian_id,
+        )
+        subs = await self.db.fetch(
+            """SELECT c.first_name, k.name, s.frequency, s.paused, s.suspended_reason,
+                      s.created_at
+               FROM subscriptions s JOIN children c ON c.id = s.child_id
+               JOIN classes k ON k.id = s.class_id WHERE s.guardian_id = $1""",
+            guardian_id,
+        )
+        deliveries = await self.db.fetch(
+            """SELECT r.title, d.state, d.sent_at FROM deliveries d
+               JOIN recordings r ON r.id = d.recording_id WHERE d.guardian_id = $1
+               ORDER BY d.id""",
+            guardian_id,
+        )
+        return {
+            "platform": g["platform"] if g else None,
+            "user_id": g["user_id"] if g else None,
+            "chat_id": g["chat_id"] if g else None,
+            "since": g["created_at"] if g else None,
+            "subscriptions": [
+                {
+                    "child": r[0],
+                    "class": r[1],
+                    "frequency": r[2],
+                    "paused": bool(r[3]),
+                    "suspended": r[4],
+                    "since": r[5],
+                }
+                for r in subs
+            ],
+            "deliveries": [{"title": r[0], "state": r[1], "sent_at": r[2]} for r in deliveries],
+        }
+
+    async def erase_guardian(self, guardian_id: int) -> None:
+        """Everything kept about a parent goes: subscriptions and deliveries cascade."""
+        await self.db.execute("DELETE FROM guardians WHERE id = $1", guardian_id)
+
+    # -- subscriptions ----------------------------------------------------
+
+    async def subscribe(
+        self, guardian_id: int, child_id: int, class_id: int, now: datetime
+    ) -> tuple[Subscription, bool]:
+        created = await self.db.execute(
+            """INSERT INTO subscriptions (guardian_id, child_id, class_id, created_at)
+               VALUES ($1, $2, $3, $4) ON CONFLICT (guardian_id, child_id) DO NOTHING""",
+            guardian_id,
+            child_id,
+            class_id,
+            to_db_time(now),
+        )
+        if not created:  # a returning parent: lift a past suspension
+            await self.db.execute(
+                "UPDATE subscriptions SET suspended_reason = NULL "
+                "WHERE guardian_id = $1 AND child_id = $2",
+                guardian_id,
+                child_id,
+            )
+        row = await self.db.fetchrow(
+            f"{_SUB} WHERE guardian_id = $1 AND child_id = $2", guardian_id, child_id
+        )
+        assert row is not None
+        return _sub(row), created > 0
+
+    async def subscriptions_of_guardian(self, guardian_id: int) -> list[Subscription]:
+        rows = await self.db.fetch(f"{_SUB} WHERE guardian_id = $1 ORDER BY id", guardian_id)
+        return [_sub(r) for r in rows]
+
+    async def set_frequency(self, guardian_id: int, frequency: str) -> None:
+        await self.db.execute(
+            "UPDATE subscriptions SET frequency = $1 WHERE guardian_id = $2",
+            frequency,
+            guardian_id,
+        )
+
+    async def set_paused(self, guardian_id: int, paused: bool) -> None:
+        await self.db.execute(
+            "UPDATE subscriptions SET paused = $1 WHERE guardian_id = $2",
+            1 if paused else 0,
+            guardian_id,
+        )
+
+    async def suspend_guardian(self, guardian_id: int, reason: str) -> None:
+        await self.db.execute(
+            "UPDATE subscriptions SET suspended_reason = $1 WHERE guardian_id = $2",
+            reason,
+            guardian_id,
+        )
+
+    async def family_lines(self, class_id: int) -> list[FamilyLine]:
+        rows = await self.db.fetch(
+            """SELECT c.id, c.first_name, c.consent,
+                      COUNT(s.id) AS guardians,
+                      SUM(CASE WHEN s.id IS NOT NULL AND s.frequency = 'immediat'
+                               THEN 1 ELSE 0 END) AS immediate,
+                      SUM(CASE WHEN s.frequency IN ('quotidien', 'hebdomadaire')
+                               THEN 1 ELSE 0 END) AS digest,
+                      SUM(CASE WHEN s.paused = 1 THEN 1 ELSE 0 END) AS paused,
+                      SUM(CASE WHEN s.suspended_reason IS NOT NULL THEN 1 ELSE 0 END) AS suspended
+               FROM children c LEFT JOIN subscriptions s ON s.child_id = c.id
+               WHERE c.class_id = $1
+               GROUP BY c.id, c.first_name, c.consent, c.name_key
+               ORDER BY c.name_key""",
+            class_id,
+        )
+        return [
+            FamilyLine(
+                r[0],
+                r[1],
+                None if r[2] is None else bool(r[2]),
+                int(r[3]),
+                int(r[4] or 0),
+                int(r[5] or 0),
+                int(r[6] or 0),
+                int(r[7] or 0),
+            )
+            for r in rows
+        ]

@@ -1,0 +1,267 @@
+"""Recordings and their life: received, processed, waiting, published..."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from storage.db import Database, Row
+from storage.records import Recording, from_db_time, to_db_time
+
+_COLUMNS = """id, album_id, class_id, position, title, state, failure_reason, is_private,
+    private_child_id, platform, source_chat_id, source_message_id, attachment_ref,
+    attachment_kind, posted_by, reply_message_id, original_sha, voice_sha, compat_sha,
+    compat_mime, duration_s, waveform, publish_at, published_at, created_at"""
+_RECORDING = f"SELECT {_COLUMNS} FROM recordings"
+
+# States a recording leaves only by a teacher's or the publisher's action.
+OPEN_STATES = ("received", "processing", "waiting", "held")
+# States counted as "a recording" for status and albums.
+LIVE_STATES = ("received", "processing", "waiting", "held", "published")
+
+
+def _recording(r: Row) -> Recording:
+    created = from_db_time(r["created_at"])
+    assert created is not None
+    return Recording(
+        id=r["id"],
+        album_id=r["album_id"],
+        class_id=r["class_id"],
+        position=r["position"],
+        title=r["title"],
+        state=r["state"],
+        failure_reason=r["failure_reason"],
+        is_private=bool(r["is_private"]),
+        private_child_id=r["private_child_id"],
+        platform=r["platform"],
+        source_chat_id=r["source_chat_id"],
+        source_message_id=r["source_message_id"],
+        attachment_ref=r["attachment_ref"],
+        attachment_kind=r["attachment_kind"],
+        posted_by=r["posted_by"],
+        reply_message_id=r["reply_message_id"],
+        original_sha=r["original_sha"],
+        voice_sha=r["voice_sha"],
+        compat_sha=r["compat_sha"],
+        compat_mime=r["compat_mime"],
+        duration_s=r["duration_s"],
+        waveform=tuple(json.loads(r["waveform"])) if r["waveform"] else (),
+        publish_at=from_db_time(r["publish_at"]),
+        published_at=from_db_time(r["published_at"]),
+        created_at=created,
+    )
+
+
+@dataclass(frozen=True)
+class NewRecording:
+    album_id: int
+    class_id: int
+    title: str
+    platform: str
+    source_chat_id: str
+    source_message_id: str
+    attachment_ref: str
+    attachment_kind: str
+    posted_by: str
+    is_private: bool
+    private_child_id: int | None
+    tagged_child_ids: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class ProcessedFiles:
+    original_sha: str
+    voice_sha: str
+    compat_sha: str
+    compat_mime: str
+    duration_s: float
+    waveform: tuple[int, ...]
+
+
+class RecordingRepo:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def create(self, new: NewRecording, now: datetime) -> Recording | None:
+        """File a new recording at the end of its album; None if that message
+        was already filed (a platform re-delivering an event)."""
+        async with self.db.transaction() as tx:
+            exists = await tx.fetchval(
+                """SELECT id FROM recordings WHERE platform = $1 AND source_chat_id = $2
+                   AND source_message_id = $3""",
+                new.platform,
+                new.source_chat_id,
+                new.source_message_id,
+            )
+            if exists is not None:
+                return None
+            position = await tx.fetchval(
+                "SELECT COALESCE(MAX(position), 0) + 1 FROM recordings WHERE album_id = $1",
+                new.album_id,
+            )
+            rec_id = await tx.fetchval(
+                """INSERT INTO recordings (album_id, class_id, position, title, state,
+                     is_private, private_child_id, platform, source_chat_id, source_message_id,
+                     attachment_ref, attachment_kind, posted_by, created_at)
+                   VALUES ($1, $2, $3, $4, 'received', $5, $6, $7, $8, $9, $10, $11, $12, $13)
+                   RETURNING id""",
+                new.album_id,
+                new.class_id,
+                position,
+                new.title,
+                1 if new.is_private else 0,
+                new.private_child_id,
+                new.platform,
+                new.source_chat_id,
+                new.source_message_id,
+                new.attachment_ref,
+                new.attachment_kind,
+                new.posted_by,
+                to_db_time(now),
+            )
+            await tx.executemany(
+                "INSERT INTO recording_children (recording_id, child_id) VALUES ($1, $2) "
+                "ON CONFLICT DO NOTHING",
+                [(rec_id, child) for child in new.tagged_child_ids],
+            )
+            row = await tx.fetchrow(f"{_RECORDING} WHERE id = $1", rec_id)
+        assert row is not None
+        return _recording(row)
+
+    async def get(self, recording_id: int) -> Recording | None:
+        row = await self.db.fetchrow(f"{_RECORDING} WHERE id = $1", recording_id)
+        return None if row is None else _recording(row)
+
+    async def by_message(self, platform: str, chat_id: str, message_id: str) -> Recording | None:
+        """The recording a message is about: the teacher's post or the bot's answer."""
+        row = await self.db.fetchrow(
+            f"""{_RECORDING} WHERE platform = $1 AND source_chat_id = $2
+                AND (source_message_id = $3 OR reply_message_id = $3)""",
+            platform,
+            chat_id,
+            message_id,
+        )
+        return None if row is None else _recording(row)
+
+    async def latest_open(self, class_id: int, posted_by: str) -> Recording | None:
+        row = await self.db.fetchrow(
+            f"""{_RECORDING} WHERE class_id = $1 AND posted_by = $2
+                AND state IN ('received', 'processing', 'waiting', 'held')
+                ORDER BY id DESC LIMIT 1""",
+            class_id,
+            posted_by,
+        )
+        return None if row is None else _recording(row)
+
+    async def tagged_children(self, recording_id: int) -> list[int]:
+        rows = await self.db.fetch(
+            "SELECT child_id FROM recording_children WHERE recording_id = $1", recording_id
+        )
+        return [r[0] for r in rows]
+
+    async def set_reply(self, recording_id: int, reply_message_id: str) -> None:
+        await self.db.execute(
+            "UPDATE recordings SET reply_message_id = $1 WHERE id = $2",
+            reply_message_id,
+            recording_id,
+        )
+
+    async def set_state(
+        self,
+        recording_id: int,
+        state: str,
+        *,
+        reason: str | None = None,
+        only_from: Sequence[str] | None = None,
+    ) -> bool:
+        """Move to ``state``; with ``only_from``, only from one of those states."""
+        allowed = tuple(only_from) if only_from else None
+        sql = "UPDATE recordings SET state = $1, failure_reason = $2 WHERE id = $3"
+        args: list[object] = [state, reason, recording_id]
+        if allowed:
+            marks = ", ".join(f"${i}" for i in range(4, 4 + len(allowed)))
+            sql += f" AND state IN ({marks})"
+            args.extend(allowed)
+        return await self.db.execute(sql, *args) > 0
+
+    async def set_processed(
+        self,
+        recording_id: int,
+        files: ProcessedFiles,
+        state: str,
+        publish_at: datetime | None,
+        reason: str | None = None,
+    ) -> bool:
+        changed = await self.db.execute(
+            """UPDATE recordings SET original_sha = $1, voice_sha = $2, compat_sha = $3,
+                 compat_mime = $4, duration_s = $5, waveform = $6, state = $7, publish_at = $8,
+                 failure_reason = $9
+               WHERE id = $10 AND state IN ('received', 'processing')""",
+            files.original_sha,
+            files.voice_sha,
+            files.compat_sha,
+            files.compat_mime,
+            files.duration_s,
+            json.dumps(list(files.waveform)),
+            state,
+            None if publish_at is None else to_db_time(publish_at),
+            reason,
+            recording_id,
+        )
+        return changed > 0
+
+    async def release_held(self, recording_id: int, publish_at: datetime) -> bool:
+        changed = await self.db.execute(
+            """UPDATE recordings SET state = 'waiting', failure_reason = NULL, publish_at = $1
+               WHERE id = $2 AND state = 'held'""",
+            to_db_time(publish_at),
+            recording_id,
+        )
+        return changed > 0
+
+    async def set_original(self, recording_id: int, sha: str) -> None:
+        await self.db.execute(
+            "UPDATE recordings SET original_sha = $1 WHERE id = $2", sha, recording_id
+        )
+
+    async def unfinished(self) -> list[Recording]:
+        rows = await self.db.fetch(
+            f"{_RECORDING} WHERE state IN ('received', 'processing') ORDER BY id"
+        )
+        return [_recording(r) for r in rows]
+
+    async def due_for_publishing(self, now: datetime) -> list[Recording]:
+        rows = await self.db.fetch(
+            f"{_RECORDING} WHERE state = 'waiting' AND publish_at <= $1 ORDER BY publish_at, id",
+            to_db_time(now),
+        )
+        return [_recording(r) for r in rows]
+
+    async def next_publish_time(self) -> datetime | None:
+        value = await self.db.fetchval(
+            "SELECT MIN(publish_at) FROM recordings WHERE state = 'waiting'"
+        )
+        return from_db_time(value)
+
+    async def held_in_class(self, class_id: int) -> list[Recording]:
+        rows = await self.db.fetch(
+            f"{_RECORDING} WHERE class_id = $1 AND state = 'held' ORDER BY id", class_id
+        )
+        return [_recording(r) for r in rows]
+
+    async def published_in_album(self, album_id: int) -> list[Recording]:
+        rows = await self.db.fetch(
+            f"{_RECORDING} WHERE album_id = $1 AND state = 'published' ORDER BY position",
+            album_id,
+        )
+        return [_recording(r) for r in rows]
+
+    async def count_live_in_album(self, album_id: int) -> int:
+        return int(
+            await self.db.fetchval(
+                "SELECT COUNT(*) FROM recordings WHERE album_id = $1 AND state = 'published'",
+                album_id,
+            )
+        )

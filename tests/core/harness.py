@@ -1,0 +1,149 @@
+"""A whole service on a memory platform, with a clock the test moves."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+from adapters.memory import MemoryAdapter
+from bot import admin
+from bot.app import Service
+from bot.clock import ManualClock
+from bot.config import DeliverySettings, ScheduleSettings, Settings
+from bot.ports import Attachment, ChatRef, MediaMessage, Sender, TextMessage
+
+SAMPLES = Path(__file__).resolve().parents[2].parent / "shared" / "samples"
+REPO_SAMPLES = Path(__file__).resolve().parents[2] / "bot" / "demo_samples"
+
+GROUP = "-100500"
+CODE_LINE = re.compile(r"^[A-Za-z0-9_-]{20,64}$", re.M)
+# A Tuesday morning in term time, Paris: outside quiet hours.
+MORNING = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
+
+
+def sample(name: str) -> Path:
+    for folder in (SAMPLES, REPO_SAMPLES):
+        if (folder / name).exists():
+            return folder / name
+    raise FileNotFoundError(name)
+
+
+def settings_for(data_dir: Path, **schedule: object) -> Settings:
+    return Settings(
+        data_dir=data_dir,
+        schedule=replace(ScheduleSettings(), **schedule),  # type: ignore[arg-type]
+        delivery=DeliverySettings(grace_seconds=60),
+    )
+
+
+async def eventually(check: Callable[[], Awaitable[bool] | bool], timeout: float = 20) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        result = check()
+        if not isinstance(result, bool):
+            result = await result
+        if result:
+            return
+        if loop.time() > deadline:
+            raise AssertionError("condition not reached in time")
+        await asyncio.sleep(0.02)
+
+
+def code_in(text: str) -> str:
+    match = CODE_LINE.search(text)
+    assert match, f"no code standing alone on a line in: {text!r}"
+    return match.group(0)
+
+
+@dataclass
+class Stage:
+    data_dir: Path
+    adapter: MemoryAdapter = field(default_factory=MemoryAdapter)
+    clock: ManualClock = field(default_factory=lambda: ManualClock(MORNING))
+    settings: Settings | None = None
+    service: Service | None = None
+    _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+
+    async def start(self) -> Service:
+        if self.settings is None:
+            self.settings = settings_for(self.data_dir)
+        self.service = await Service.create(self.settings, {"memory": self.adapter}, self.clock)
+        await self.service.start()
+        return self.service
+
+    async def stop(self) -> None:
+        if self.service is not None:
+            await self.service.stop()
+            self.service = None
+
+    @property
+    def svc(self) -> Service:
+        assert self.service is not None
+        return self.service
+
+    def mid(self) -> str:
+        return f"m{next(self._ids)}"
+
+    async def say(
+        self, user: str, text: str, *, chat: str | None = None, reply_to: str | None = None
+    ) -> str:
+        direct = chat is None
+        message_id = self.mid()
+        await self.adapter.push(
+            TextMessage(
+                message_id=message_id,
+                chat=ChatRef(chat or user, is_direct=direct),
+                sender=Sender(user, user.title()),
+                text=text,
+                reply_to=reply_to,
+            )
+        )
+        return message_id
+
+    async def post_audio(
+        self, user: str, path: Path, caption: str = "", kind: str = "audio", chat: str = GROUP
+    ) -> str:
+        message_id = self.mid()
+        data = path.read_bytes()
+        ref = f"file-{message_id}"
+        self.adapter.files[ref] = data
+        await self.adapter.push(
+            MediaMessage(
+                message_id=message_id,
+                chat=ChatRef(chat, is_direct=False),
+                sender=Sender(user, user.title()),
+                attachment=Attachment(ref, kind, size=len(data), filename=path.name),  # type: ignore[arg-type]
+                caption=caption,
+            )
+        )
+        await self.svc.filing.wait_idle()
+        return message_id
+
+    async def invite_teacher(
+        self, user: str, school: str = "École du Lac", klass: str = "MS-GS"
+    ) -> None:
+        result = await admin.invite_teacher(self.svc.ctx, school, klass)
+        await self.say(user, f"/start {result['code']}")
+
+    async def setup_class(self, teacher: str = "maitresse") -> None:
+        await self.invite_teacher(teacher)
+        await self.say(teacher, "/classe", chat=GROUP)
+        await self.say(teacher, "/album Le loup qui voulait changer de couleur", chat=GROUP)
+
+    async def invite_parent(self, teacher: str, child: str, *parents: str) -> None:
+        before = len(self.adapter.texts_to(teacher))
+        await self.say(teacher, f"/invitation {child}", chat=GROUP)
+        code = code_in(self.adapter.texts_to(teacher)[before])
+        for parent in parents:
+            await self.say(parent, f"/start {code}")
+
+    async def publish(self) -> None:
+        """End the undo window of everything waiting and let it go out."""
+        self.clock.advance(self.svc.ctx.settings.delivery.grace_seconds + 1)
+        await self.svc.publisher.publish_due()
