@@ -17,6 +17,7 @@ async def test_parent_text_in_encrypted_dm_reaches_the_sink(
     make_adapter: AdapterFactory, make_client: ClientFactory
 ) -> None:
     adapter, sink = make_adapter()
+    sink.welcome = "Bonjour ! Collez ici le code reçu de l'école."
     await adapter.connect(sink)
     parent = await make_client("parent")
     room_id = await parent.create_dm(adapter.user_id, encrypted=True)
@@ -34,6 +35,9 @@ async def test_parent_text_in_encrypted_dm_reaches_the_sink(
     assert got.message_id == sent
     assert got.chat.chat_id == room_id and got.chat.is_direct
     assert got.sender.user_id == parent.user_id
+    # The welcome sent from inside the sink, right after joining, arrived.
+    welcome = await parent.wait_for(lambda r: r.sender == adapter.user_id)
+    assert welcome.encrypted and welcome.body == sink.welcome
 
 
 async def test_recording_in_encrypted_class_room_reaches_the_sink_and_downloads(

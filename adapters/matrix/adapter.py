@@ -12,12 +12,16 @@ from nio import (
     AsyncClient,
     ContentRepositoryConfigResponse,
     ErrorResponse,
+    Event,
     JoinedRoomsResponse,
     JoinError,
     MatrixRoom,
+    RoomGetStateResponse,
+    RoomInfo,
     RoomLeaveError,
     RoomRedactResponse,
     RoomSendResponse,
+    Timeline,
 )
 from nio.exceptions import LocalProtocolError, OlmTrustError
 
@@ -172,6 +176,35 @@ class MatrixAdapter:
         if isinstance(resp, JoinError):
             raise_for(resp, in_room=False)
         self._removed.discard(chat_id)
+        await self._load_room(chat_id)
+
+    async def _load_room(self, room_id: str) -> None:
+        """Make a room just joined known to nio at once, so that the core may
+        answer in it before the next sync (which brings the same state)."""
+        client = self._require()
+        if room_id in client.rooms:
+            return
+        try:
+            resp = await client.room_get_state(room_id)
+        except NETWORK_ERRORS:
+            return  # the next sync brings it
+        if not isinstance(resp, RoomGetStateResponse):
+            return
+        info = RoomInfo(
+            timeline=Timeline([], False, None),
+            state=[Event.parse_event(e) for e in resp.events],
+            ephemeral=[],
+            account_data=[],
+        )
+        encrypted: set[str] = set()
+        # nio 0.26's own handler for the state of a joined room in a sync.
+        client._handle_joined_state(room_id, info, encrypted)
+        client.encrypted_rooms.update(encrypted)
+        if client.store:
+            client.store.save_encrypted_rooms(encrypted)
+        room = client.rooms[room_id]
+        if room.encrypted and client.olm is not None:
+            client.olm.update_tracked_users(room)
 
     async def leave(self, chat_id: str) -> None:
         client = self._require()

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from adapters.matrix import MatrixAdapter
-from bot.ports import ChatInvite, InboundEvent
+from bot.ports import ChatInvite, InboundEvent, OutboundMessage
 
 
 @dataclass
@@ -17,6 +17,8 @@ class RecordingSink:
     other invitations, as the core will."""
 
     join_rooms: bool = False
+    # Said right after joining, from inside the sink, as the core does.
+    welcome: str | None = None
     adapter: MatrixAdapter | None = None
     events: list[InboundEvent] = field(default_factory=list)
 
@@ -25,6 +27,8 @@ class RecordingSink:
         if isinstance(event, ChatInvite) and self.adapter is not None:
             if event.chat.is_direct or self.join_rooms:
                 await self.adapter.join(event.chat.chat_id)
+                if self.welcome:
+                    await self.adapter.send(OutboundMessage(event.chat.chat_id, self.welcome))
             else:
                 await self.adapter.leave(event.chat.chat_id)
 
