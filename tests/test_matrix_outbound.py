@@ -20,7 +20,7 @@ from bot.ports import (
     RecipientGone,
     TextMessage,
 )
-from tests.matrix_harness.audio import make_tone
+from adapters.matrix.devkit.audio import make_tone
 from tests.matrix_harness.fixtures import AdapterFactory, ClientFactory
 from tests.matrix_harness.sink import RecordingSink
 

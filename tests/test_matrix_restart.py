@@ -11,7 +11,7 @@ from adapters.matrix import MatrixAdapter
 from adapters.matrix.devkit.synapse import RegisteredUser, SynapseServer
 from adapters.matrix.state import SyncState
 from bot.ports import ChatInvite, MediaMessage, TextMessage
-from tests.matrix_harness.audio import make_tone
+from adapters.matrix.devkit.audio import make_tone
 from tests.matrix_harness.fixtures import AdapterFactory, ClientFactory
 from tests.matrix_harness.sink import RecordingSink
 

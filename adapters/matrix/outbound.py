@@ -50,7 +50,7 @@ def text_content(message: OutboundMessage) -> dict[str, Any]:
 
 
 def _filename(title: str, suffix: str) -> str:
-    stem = re.sub(r"[^\w\- ]+", "", title, flags=re.UNICODE).strip() or "enregistrement"
+    stem = " ".join(re.sub(r"[^\w\-' ]+", " ", title).split()) or "enregistrement"
     return f"{stem[:80]}{suffix}"
 
 
@@ -59,15 +59,15 @@ def audio_content(
 ) -> dict[str, Any]:
     """A voice message as Element draws it: a voice bubble with a waveform.
 
-    ``body`` is the caption when there is one (MSC2530, with ``filename``);
-    otherwise the file name, as usual.
+    ``body`` is the caption (MSC2530, with ``filename``): the message text
+    when there is one, else the recording's title, shown under the bubble.
     """
     voice = audio.voice
     filename = _filename(audio.title, voice.path.suffix or ".ogg")
     duration_ms = round(audio.duration_s * 1000)
     return {
         "msgtype": "m.audio",
-        "body": caption or filename,
+        "body": caption or audio.title or filename,
         "filename": filename,
         "info": {"mimetype": voice.mime, "size": size, "duration": duration_ms},
         "org.matrix.msc1767.audio": {

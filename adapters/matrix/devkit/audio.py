@@ -9,7 +9,8 @@ import imageio_ffmpeg
 
 
 def make_tone(path: Path, *, seconds: float = 1.5, freq: int = 440) -> Path:
-    """A mono tone encoded by its suffix: ``.ogg`` (Opus), ``.mp3``, ``.wav``."""
+    """A mono tone (a little melody of three notes) encoded by its suffix:
+    ``.ogg`` (Opus), ``.mp3``, ``.wav``."""
     codec = {".ogg": ["-c:a", "libopus", "-b:a", "32k"], ".mp3": ["-c:a", "libmp3lame"]}.get(
         path.suffix, []
     )
@@ -22,7 +23,7 @@ def make_tone(path: Path, *, seconds: float = 1.5, freq: int = 440) -> Path:
             "-f",
             "lavfi",
             "-i",
-            f"sine=frequency={freq}:duration={seconds}",
+            f"aevalsrc='0.4*sin(2*PI*t*{freq}*(1+0.25*floor(3*t/{seconds})))':s=48000:d={seconds}",
             "-ac",
             "1",
             *codec,
