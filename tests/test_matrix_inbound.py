@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.ports import ChatInvite, MediaMessage, TextMessage
 from adapters.matrix.devkit.audio import make_tone
+from bot.ports import ChatInvite, MediaMessage, TextMessage
 from tests.matrix_harness.fixtures import AdapterFactory, ClientFactory
 
 pytestmark = pytest.mark.synapse

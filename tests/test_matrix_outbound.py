@@ -8,6 +8,7 @@ import pytest
 from nio import RoomKickResponse
 
 from adapters.matrix import MatrixAdapter
+from adapters.matrix.devkit.audio import make_tone
 from adapters.matrix.devkit.client import ScriptedClient
 from bot.ports import (
     BotRemovedFromChat,
@@ -20,7 +21,6 @@ from bot.ports import (
     RecipientGone,
     TextMessage,
 )
-from adapters.matrix.devkit.audio import make_tone
 from tests.matrix_harness.fixtures import AdapterFactory, ClientFactory
 from tests.matrix_harness.sink import RecordingSink
 

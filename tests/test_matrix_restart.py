@@ -8,10 +8,10 @@ import pytest
 from nio import AsyncClient, JoinResponse
 
 from adapters.matrix import MatrixAdapter
+from adapters.matrix.devkit.audio import make_tone
 from adapters.matrix.devkit.synapse import RegisteredUser, SynapseServer
 from adapters.matrix.state import SyncState
 from bot.ports import ChatInvite, MediaMessage, TextMessage
-from adapters.matrix.devkit.audio import make_tone
 from tests.matrix_harness.fixtures import AdapterFactory, ClientFactory
 from tests.matrix_harness.sink import RecordingSink
 
