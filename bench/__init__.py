@@ -1,1 +1,1 @@
-"""Benchmarks: ``python -m bench.<name>``, each against a baseline measured in the same run."""
+"""Benchmarks: ``python -m bench.<name>`` prints figures against a baseline."""

@@ -17,6 +17,7 @@ from bot.service.context import Context
 from bot.service.dispatcher import Dispatcher
 from bot.service.filing import Filing
 from bot.service.publisher import Publisher
+from bot.service.retention import Retention
 from storage.db import Database
 from storage.media import MediaStore
 from storage.repos import Repositories
@@ -57,6 +58,7 @@ class Service:
     publisher: Publisher
     workers: list[DeliveryWorker]
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
+    drain_timeout: float = 20.0
     _loops: list[asyncio.Task[None]] = field(default_factory=list)
 
     @classmethod
@@ -84,8 +86,9 @@ class Service:
             await adapter.connect(self.dispatcher.sink_for(adapter))
             log.info("%s adapter connected", adapter.platform)
         self._loops.append(asyncio.create_task(self.publisher.run(self.stopping)))
+        self._loops.append(asyncio.create_task(Retention(self.ctx).run(self.stopping)))
         for worker in self.workers:
-            self._loops.append(asyncio.create_task(worker.run(self.stopping)))
+            self._loops.append(asyncio.create_task(worker.run(self.stopping, self.drain_timeout)))
 
     async def stop(self) -> None:
         """Stop receiving, let sends under way finish, close. Loses nothing:
@@ -98,7 +101,7 @@ class Service:
                 log.exception("%s adapter did not disconnect cleanly", adapter.platform)
         await self.filing.stop()
         if self._loops:
-            await asyncio.wait(self._loops, timeout=30)
+            await asyncio.wait(self._loops, timeout=self.drain_timeout + 10)
         for loop in self._loops:
             loop.cancel()
         await self.ctx.repos.db.close()

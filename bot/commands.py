@@ -16,6 +16,8 @@ TEACHER_COMMANDS = (
     ("albums", "la liste des albums"),
     ("invitation", "inviter la famille d'un enfant : /invitation Prénom"),
     ("invitations", "les invitations à imprimer (PDF)"),
+    ("revoquer", "annuler les invitations d'un enfant : /revoquer Prénom"),
+    ("coenseignant", "inviter un(e) collègue ou l'ATSEM à gérer la classe"),
     ("annuler", "en réponse à un enregistrement : ne pas l'envoyer"),
     ("retirer", "en réponse à un enregistrement : le retirer"),
     ("resume", "jour et heure du résumé : /resume vendredi 16:30"),

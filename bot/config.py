@@ -10,7 +10,7 @@ import os
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import time
+from datetime import date, time
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -81,6 +81,14 @@ class InvitationSettings:
 
 
 @dataclass(frozen=True)
+class RetentionSettings:
+    # Recordings go at the end of the school year ("MM-DD", local time)...
+    school_year_end: tuple[int, int] = (7, 31)
+    # ...or after this many days when set (0 = the school year rule only).
+    keep_days: int = 0
+
+
+@dataclass(frozen=True)
 class Settings:
     data_dir: Path = Path("data")
     telegram: TelegramSettings | None = None
@@ -89,6 +97,7 @@ class Settings:
     delivery: DeliverySettings = field(default_factory=DeliverySettings)
     audio: AudioSettings = field(default_factory=AudioSettings)
     invitations: InvitationSettings = field(default_factory=InvitationSettings)
+    retention: RetentionSettings = field(default_factory=RetentionSettings)
 
 
 def config_path(explicit: str | None, env: Mapping[str, str]) -> tuple[Path, bool]:
@@ -144,7 +153,16 @@ class _Section:
 
 
 def settings_from_mapping(raw: Mapping[str, Any], env: Mapping[str, str], base: Path) -> Settings:
-    known = {"storage", "telegram", "matrix", "schedule", "delivery", "audio", "invitations"}
+    known = {
+        "storage",
+        "telegram",
+        "matrix",
+        "schedule",
+        "delivery",
+        "audio",
+        "invitations",
+        "retention",
+    }
     for section in raw:
         if section not in known:
             raise ConfigError(f"[{section}]", "section inconnue")
@@ -162,6 +180,7 @@ def settings_from_mapping(raw: Mapping[str, Any], env: Mapping[str, str], base: 
         delivery=_delivery(_Section("delivery", raw.get("delivery"))),
         audio=_audio(_Section("audio", raw.get("audio"))),
         invitations=_invitations(_Section("invitations", raw.get("invitations"))),
+        retention=_retention(_Section("retention", raw.get("retention"))),
     )
 
 
@@ -255,3 +274,13 @@ def _invitations(s: _Section) -> InvitationSettings:
         parent_days=int(s.number("parent_days", 30, minimum=1)),
         parent_max_uses=int(s.number("parent_max_uses", 4, minimum=1)),
     )
+
+
+def _retention(s: _Section) -> RetentionSettings:
+    end = s.string("school_year_end", "07-31") or ""
+    try:
+        month, day = (int(x) for x in end.split("-"))
+        date(2025, month, day)  # a real day of the year (not 02-29)
+    except ValueError as exc:
+        raise ConfigError(s.key("school_year_end"), f"attendu « MM-JJ », reçu {end!r}") from exc
+    return RetentionSettings(school_year_end=(month, day), keep_days=int(s.number("keep_days", 0)))

@@ -51,8 +51,9 @@ class MemoryAdapter:
     left: list[str] = field(default_factory=list)
     # chat_id -> a function raising the error to play on the next sends
     failures: dict[str, Callable[[], None]] = field(default_factory=dict)
-    # Sends that wait for this to be set (to stop a service mid fan-out).
-    gate: asyncio.Event | None = None
+    # After ``send_budget`` sends, further sends hang (a platform gone
+    # silent), so a test can stop the service in the middle of a fan-out.
+    send_budget: int | None = None
     _sink: InboundSink | None = None
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1000))
     _refs: dict[str, str] = field(default_factory=dict)
@@ -81,8 +82,10 @@ class MemoryAdapter:
         return str(next(self._ids))
 
     async def send(self, message: OutboundMessage) -> Receipt:
-        if self.gate is not None:
-            await self.gate.wait()
+        if self.send_budget is not None:
+            if self.send_budget <= 0:
+                await asyncio.Event().wait()  # never answers
+            self.send_budget -= 1
         fail = self.failures.get(message.chat_id)
         if fail is not None:
             fail()
@@ -124,6 +127,9 @@ class MemoryAdapter:
         return [
             s.message.text for s in self.sent if s.message.chat_id == chat_id and s.message.text
         ]
+
+    def audio_to_any(self) -> list[SentMessage]:
+        return [s for s in self.sent if s.message.audio]
 
     def audio_to(self, chat_id: str) -> list[SentMessage]:
         return [s for s in self.sent if s.message.chat_id == chat_id and s.message.audio]

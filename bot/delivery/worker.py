@@ -7,18 +7,17 @@ leaves each delivery either sent or still pending: a restart resumes it.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import logging
 from datetime import timedelta
 
+from bot.aio import nap
 from bot.config import DeliverySettings
 from bot.delivery.pacing import Pacer
 from bot.delivery.uploads import UploadGate
 from bot.ports import (
     ChatAdapter,
     DeliveryError,
-    MediaFile,
     OutboundAudio,
     OutboundMessage,
     PermanentFailure,
@@ -51,7 +50,7 @@ class DeliveryWorker:
         self._in_flight: dict[int, asyncio.Task[None]] = {}
         self._slots = asyncio.Semaphore(IN_FLIGHT)
 
-    async def run(self, stopping: asyncio.Event) -> None:
+    async def run(self, stopping: asyncio.Event, drain_timeout: float = 20.0) -> None:
         while not stopping.is_set():
             try:
                 wait = await self._launch_due(stopping)
@@ -60,14 +59,23 @@ class DeliveryWorker:
                 wait = IDLE_WAIT_S
             if wait > 0:
                 self.wake.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self.wake.wait(), wait)
-        await self.drain()
+                await nap(wait, self.wake, stopping)
+        await self.drain(drain_timeout)
 
-    async def drain(self) -> None:
-        """Let the sends already under way finish (their answers get stored)."""
-        if self._in_flight:
-            await asyncio.gather(*self._in_flight.values(), return_exceptions=True)
+    async def drain(self, patience: float | None = None) -> None:
+        """Let the sends already under way finish (their answers get stored).
+
+        Past ``patience`` seconds they are abandoned: those deliveries stay pending and
+        go out after the next start.
+        """
+        tasks = list(self._in_flight.values())
+        if not tasks:
+            return
+        _, late = await asyncio.wait(tasks, timeout=patience)
+        for task in late:
+            task.cancel()
+        if late:
+            await asyncio.gather(*late, return_exceptions=True)
 
     async def _launch_due(self, stopping: asyncio.Event) -> float:
         """Start what can go now; return how long to wait before looking again."""
@@ -164,20 +172,12 @@ class DeliveryWorker:
         klass = await self.ctx.repos.schools.get_class(rec.class_id)
         title = rec.title or f"Enregistrement n°{rec.position}"
         return OutboundAudio(
-            voice=await self._file(rec.voice_sha, "audio/ogg", "voice"),
-            compat=await self._file(rec.compat_sha, rec.compat_mime, "compat"),
+            voice=await self.ctx.media_file(self.platform, rec.voice_sha, "audio/ogg", "voice"),
+            compat=await self.ctx.media_file(
+                self.platform, rec.compat_sha, rec.compat_mime, "compat"
+            ),
             duration_s=rec.duration_s or 0.0,
             title=f"{album.title} : {title}" if album else title,
             waveform=rec.waveform,
             performer=klass.name if klass else "",
-        )
-
-    async def _file(self, sha: str, mime: str, variant: str) -> MediaFile:
-        path = self.ctx.media.path(sha)
-        return MediaFile(
-            path=path,
-            mime=mime,
-            size=path.stat().st_size,
-            variant=variant,
-            cached_ref=await self.ctx.repos.media_cache.get(sha, self.platform),
         )

@@ -4,9 +4,9 @@ written to the outbox in one transaction."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 
+from bot.aio import nap
 from bot.service.context import Context
 from bot.service.quiet_hours import next_allowed
 
@@ -53,14 +53,4 @@ class Publisher:
             if next_at is not None:
                 delay = min(delay, max(0.05, (next_at - self.ctx.clock.now()).total_seconds()))
             self.ctx.wake.publisher.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(_first(stopping, self.ctx.wake.publisher), delay)
-
-
-async def _first(*events: asyncio.Event) -> None:
-    waiters = [asyncio.create_task(e.wait()) for e in events]
-    try:
-        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for w in waiters:
-            w.cancel()
+            await nap(delay, stopping, self.ctx.wake.publisher)

@@ -167,6 +167,11 @@ class FamilyRepo:
             "deliveries": [{"title": r[0], "state": r[1], "sent_at": r[2]} for r in deliveries],
         }
 
+    async def erase_guardians_without_subscription(self) -> int:
+        return await self.db.execute(
+            "DELETE FROM guardians WHERE id NOT IN (SELECT guardian_id FROM subscriptions)"
+        )
+
     async def erase_guardian(self, guardian_id: int) -> None:
         """Everything kept about a parent goes: subscriptions and deliveries cascade."""
         await self.db.execute("DELETE FROM guardians WHERE id = $1", guardian_id)

@@ -4,6 +4,7 @@ invitation to every parent's chat."""
 from __future__ import annotations
 
 from adapters.memory import blocked
+from bot import admin
 from tests.core.harness import GROUP, Stage, eventually, sample
 
 TEACHER = "maitresse"
@@ -51,7 +52,7 @@ async def test_three_recordings_filed_in_order_and_delivered_once(stage: Stage) 
     # One upload per recording; every other parent got the cached reference.
     uploads = [s for s in stage.adapter.sent if s.uploaded]
     assert len(uploads) == 3
-    status = await __import__("bot.admin").admin.status(stage.svc.ctx)
+    status = await admin.status(stage.svc.ctx)
     assert status["deliveries"]["sent"] == 9
     assert status["recordings"] == 3
     assert status["families"] == 2
@@ -81,7 +82,7 @@ async def test_withdraw_after_delivery_removes_it_from_parents(stage: Stage) -> 
     answer = stage.adapter.texts_to(GROUP)[-1]
     assert "Retiré" in answer and "3 famille(s) sur 3" in answer
     assert all(s.deleted for s in stage.adapter.sent if s.message.audio)
-    status = await __import__("bot.admin").admin.status(stage.svc.ctx)
+    status = await admin.status(stage.svc.ctx)
     assert status["recordings"] == 0
 
 
@@ -112,7 +113,7 @@ async def test_broken_files_get_a_french_answer_and_change_nothing(stage: Stage)
     await stage.publish()
     await stage.svc.workers[0].drain()
     assert all(not stage.adapter.audio_to(p) for p in PARENTS)
-    status = await __import__("bot.admin").admin.status(stage.svc.ctx)
+    status = await admin.status(stage.svc.ctx)
     assert status["deliveries"]["sent"] == 0
     assert status["recordings_by_state"] == {"failed": 2}
 

@@ -1,0 +1,76 @@
+from __future__ import annotations
+
+from datetime import time
+from pathlib import Path
+
+import pytest
+
+from bot.config import ConfigError, load_settings, settings_from_mapping
+
+BASE = Path("/srv/pv")
+
+
+def test_defaults_without_any_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    settings = load_settings(None, env={})
+    assert settings.data_dir == tmp_path / "data"
+    assert settings.telegram is None and settings.matrix is None
+    assert settings.schedule.weekly_digest.french() == "vendredi 16h30"
+    assert settings.schedule.quiet_hours == (time(20, 0), time(7, 30))
+    assert settings.delivery.grace_seconds == 300
+
+
+def test_secrets_come_from_the_environment() -> None:
+    raw = {"telegram": {}, "matrix": {"homeserver": "https://m.org", "user_id": "@b:m.org"}}
+    env = {"TELEGRAM_BOT_TOKEN": "123:ABC", "MATRIX_ACCESS_TOKEN": "syt_x"}
+    settings = settings_from_mapping(raw, env, BASE)
+    assert settings.telegram is not None and settings.telegram.token == "123:ABC"
+    assert settings.matrix is not None and settings.matrix.access_token == "syt_x"
+    assert "123:ABC" not in repr(settings)
+
+
+@pytest.mark.parametrize(
+    ("raw", "key"),
+    [
+        ({"schedule": {"weekly_digest": "vendredy 16:30"}}, "[schedule] weekly_digest"),
+        ({"schedule": {"daily_digest": "25:00"}}, "[schedule] daily_digest"),
+        ({"schedule": {"quiet_hours": "20:00"}}, "[schedule] quiet_hours"),
+        ({"schedule": {"timezone": "Europe/Paname"}}, "[schedule] timezone"),
+        ({"delivery": {"grace_seconds": "cinq"}}, "[delivery] grace_seconds"),
+        ({"delivery": {"grace_seconds": -1}}, "[delivery] grace_seconds"),
+        ({"telegram": {}}, "[telegram] token"),
+        ({"telegram": {"token": "sans-deux-points"}}, "[telegram] token"),
+        ({"telegram": {"token": "1:A", "api_url": "ftp://x"}}, "[telegram] api_url"),
+        ({"matrix": {"homeserver": "m.org"}}, "[matrix] homeserver"),
+        ({"matrix": {"homeserver": "https://m.org", "user_id": "bot"}}, "[matrix] user_id"),
+        (
+            {"matrix": {"homeserver": "https://m.org", "user_id": "@b:m.org"}},
+            "[matrix] password",
+        ),
+        ({"stockage": {}}, "[stockage]"),
+    ],
+)
+def test_a_bad_setting_names_its_key(raw: dict[str, object], key: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        settings_from_mapping(raw, {}, BASE)
+    assert caught.value.key == key
+    assert key in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_explicit_missing_file_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="introuvable"):
+        load_settings(str(tmp_path / "absent.toml"), env={})
+
+
+def test_broken_toml_is_an_error(tmp_path: Path) -> None:
+    path = tmp_path / "pv.toml"
+    path.write_text("[schedule\nweekly = 1", encoding="utf-8")
+    with pytest.raises(ConfigError, match="TOML"):
+        load_settings(str(path), env={})
+
+
+def test_data_dir_is_relative_to_the_config_file(tmp_path: Path) -> None:
+    path = tmp_path / "etc" / "pv.toml"
+    path.parent.mkdir()
+    path.write_text('[storage]\ndata_dir = "var"\n', encoding="utf-8")
+    assert load_settings(str(path), env={}).data_dir == path.parent / "var"
