@@ -60,6 +60,7 @@ async def status(ctx: Context) -> dict[str, Any]:
     async def count(sql: str) -> int:
         return int(await db.fetchval(sql))
 
+    deliveries = await ctx.repos.deliveries.counts_by_state()
     return {
         "schools": await count("SELECT COUNT(*) FROM schools"),
         "classes": await count("SELECT COUNT(*) FROM classes"),
@@ -70,8 +71,10 @@ async def status(ctx: Context) -> dict[str, Any]:
         "families": await count("SELECT COUNT(DISTINCT child_id) FROM subscriptions"),
         "guardians": await count("SELECT COUNT(*) FROM guardians"),
         "subscriptions": await count("SELECT COUNT(*) FROM subscriptions"),
-        "deliveries": await ctx.repos.deliveries.counts_by_state(),
+        "deliveries": deliveries,
+        "waiting": deliveries["pending"] + deliveries["digest"] + deliveries["held"],
         "failed_by_reason": await ctx.repos.deliveries.failures_by_reason(),
+        "adapters": await ctx.repos.adapter_status.all(),
         "recordings_by_state": {
             r[0]: int(r[1])
             for r in await db.fetch("SELECT state, COUNT(*) FROM recordings GROUP BY state")
