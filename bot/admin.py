@@ -6,6 +6,8 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
+from tqdm import tqdm
+
 from bot.config import Settings
 from bot.roster import parse_onde_csv
 from bot.service.context import Context
@@ -101,7 +103,12 @@ async def invitations_pdf(
 
 
 async def import_onde(
-    ctx: Context, csv_path: Path, class_name: str, school: str | None, dry_run: bool
+    ctx: Context,
+    csv_path: Path,
+    class_name: str,
+    school: str | None,
+    dry_run: bool,
+    progress: bool = False,
 ) -> dict[str, Any]:
     klass = await find_class(ctx, class_name, school)
     data = await asyncio.to_thread(csv_path.read_bytes)
@@ -121,7 +128,7 @@ async def import_onde(
     new = list(dict.fromkeys(new))
     if not dry_run:
         now = ctx.clock.now()
-        for name in new:
+        for name in tqdm(new, desc="Import", unit=" enfant", disable=not progress, leave=False):
             await ctx.repos.families.ensure_child(klass.id, name, fold(name), now)
         await ctx.repos.audit.record(
             "operator", "import_onde", now, class_id=klass.id, detail=f"{len(new)} children"

@@ -161,7 +161,12 @@ async def run_admin(settings: Settings, args: argparse.Namespace) -> int:
         "status": admin.status,
         "invitations": lambda c: admin.invitations_pdf(c, args.class_name, args.school, args.pdf),
         "import-onde": lambda c: admin.import_onde(
-            c, args.file, args.class_name, args.school, args.dry_run
+            c,
+            args.file,
+            args.class_name,
+            args.school,
+            args.dry_run,
+            progress=not args.json and sys.stderr.isatty(),
         ),
         "export-family": lambda c: admin.export_family(
             c, args.platform, args.user, args.class_name, args.child, args.school
