@@ -18,6 +18,7 @@ from bot.service.context import Context
 from bot.service.dispatcher import Dispatcher
 from bot.service.filing import Filing
 from bot.service.publisher import Publisher
+from bot.service.retention import Retention
 from storage.db import Database
 from storage.media import MediaStore
 from storage.repos import Repositories
@@ -88,6 +89,7 @@ class Service:
             await adapter.connect(self.dispatcher.sink_for(adapter))
             log.info("%s adapter connected", adapter.platform)
         self._loops.append(asyncio.create_task(self.publisher.run(self.stopping)))
+        self._loops.append(asyncio.create_task(Retention(self.ctx).run(self.stopping)))
         for worker in self.workers:
             self._loops.append(asyncio.create_task(worker.run(self.stopping, self.drain_timeout)))
         # Plans what fell due while stopped, then wakes the planner every minute.

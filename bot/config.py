@@ -10,7 +10,7 @@ import os
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import time
+from datetime import date, time
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -81,6 +81,14 @@ class InvitationSettings:
 
 
 @dataclass(frozen=True)
+class RetentionSettings:
+    # Recordings go at the end of the school year ("MM-DD", local time)...
+    school_year_end: tuple[int, int] = (7, 31)
+    # ...or after this many days when set (0 = the school year rule only).
+    keep_days: int = 0
+
+
+@dataclass(frozen=True)
 class Settings:
     data_dir: Path = Path("data")
     telegram: TelegramSettings | None = None
@@ -89,6 +97,7 @@ class Settings:
     delivery: DeliverySettings = field(default_factory=DeliverySettings)
     audio: AudioSettings = field(default_factory=AudioSettings)
     invitations: InvitationSettings = field(default_factory=InvitationSettings)
+    retention: RetentionSettings = field(default_factory=RetentionSettings)
 
 
 def config_path(explicit: str | None, env: Mapping[str, str]) -> tuple[Path, bool]:
@@ -100,18 +109,27 @@ def config_path(explicit: str | None, env: Mapping[str, str]) -> tuple[Path, boo
     return DEFAULT_CONFIG_PATH, False
 
 
-def load_settings(explicit: str | None = None, env: Mapping[str, str] | None = None) -> Settings:
+def load_settings(
+    explicit: str | None = None,
+    env: Mapping[str, str] | None = None,
+    *,
+    require_secrets: bool = True,
+) -> Settings:
+    """``require_secrets=False`` for operator commands, which never talk to a
+    platform and so need no token or password."""
     env = os.environ if env is None else env
     path, required = config_path(explicit, env)
     if not path.exists():
         if required:
             raise ConfigError("--config", f"fichier introuvable : {path}")
-        return settings_from_mapping({}, env, base=Path.cwd())
+        return settings_from_mapping({}, env, base=Path.cwd(), require_secrets=require_secrets)
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(str(path), f"TOML illisible ({exc})") from exc
-    return settings_from_mapping(raw, env, base=path.resolve().parent)
+    return settings_from_mapping(
+        raw, env, base=path.resolve().parent, require_secrets=require_secrets
+    )
 
 
 class _Section:
@@ -143,8 +161,23 @@ class _Section:
         return float(value)
 
 
-def settings_from_mapping(raw: Mapping[str, Any], env: Mapping[str, str], base: Path) -> Settings:
-    known = {"storage", "telegram", "matrix", "schedule", "delivery", "audio", "invitations"}
+def settings_from_mapping(
+    raw: Mapping[str, Any],
+    env: Mapping[str, str],
+    base: Path,
+    *,
+    require_secrets: bool = True,
+) -> Settings:
+    known = {
+        "storage",
+        "telegram",
+        "matrix",
+        "schedule",
+        "delivery",
+        "audio",
+        "invitations",
+        "retention",
+    }
     for section in raw:
         if section not in known:
             raise ConfigError(f"[{section}]", "section inconnue")
@@ -156,23 +189,26 @@ def settings_from_mapping(raw: Mapping[str, Any], env: Mapping[str, str], base: 
 
     return Settings(
         data_dir=data_dir,
-        telegram=_telegram(raw, env),
-        matrix=_matrix(raw, env),
+        telegram=_telegram(raw, env, require_secrets),
+        matrix=_matrix(raw, env, require_secrets),
         schedule=_schedule(_Section("schedule", raw.get("schedule"))),
         delivery=_delivery(_Section("delivery", raw.get("delivery"))),
         audio=_audio(_Section("audio", raw.get("audio"))),
         invitations=_invitations(_Section("invitations", raw.get("invitations"))),
+        retention=_retention(_Section("retention", raw.get("retention"))),
     )
 
 
-def _telegram(raw: Mapping[str, Any], env: Mapping[str, str]) -> TelegramSettings | None:
+def _telegram(
+    raw: Mapping[str, Any], env: Mapping[str, str], require_secrets: bool
+) -> TelegramSettings | None:
     if "telegram" not in raw:
         return None
     s = _Section("telegram", raw["telegram"])
-    token = s.string("token") or env.get("TELEGRAM_BOT_TOKEN")
-    if not token:
+    token = s.string("token") or env.get("TELEGRAM_BOT_TOKEN") or ""
+    if not token and require_secrets:
         raise ConfigError("[telegram] token", "absent (ou $TELEGRAM_BOT_TOKEN)")
-    if ":" not in token or any(c.isspace() for c in token):
+    if token and (":" not in token or any(c.isspace() for c in token)):
         raise ConfigError("[telegram] token", "forme inattendue (attendu « 123456:ABC... »)")
     api_url = (s.string("api_url", "https://api.telegram.org") or "").rstrip("/")
     if not api_url.startswith(("http://", "https://")):
@@ -192,7 +228,9 @@ def _telegram(raw: Mapping[str, Any], env: Mapping[str, str]) -> TelegramSetting
     )
 
 
-def _matrix(raw: Mapping[str, Any], env: Mapping[str, str]) -> MatrixSettings | None:
+def _matrix(
+    raw: Mapping[str, Any], env: Mapping[str, str], require_secrets: bool
+) -> MatrixSettings | None:
     if "matrix" not in raw:
         return None
     s = _Section("matrix", raw["matrix"])
@@ -204,7 +242,7 @@ def _matrix(raw: Mapping[str, Any], env: Mapping[str, str]) -> MatrixSettings | 
         raise ConfigError("[matrix] user_id", "attendu sous la forme @nom:serveur")
     password = s.string("password") or env.get("MATRIX_PASSWORD")
     token = s.string("access_token") or env.get("MATRIX_ACCESS_TOKEN")
-    if not password and not token:
+    if not password and not token and require_secrets:
         raise ConfigError(
             "[matrix] password", "absent (ou access_token, $MATRIX_PASSWORD, $MATRIX_ACCESS_TOKEN)"
         )
@@ -255,3 +293,13 @@ def _invitations(s: _Section) -> InvitationSettings:
         parent_days=int(s.number("parent_days", 30, minimum=1)),
         parent_max_uses=int(s.number("parent_max_uses", 4, minimum=1)),
     )
+
+
+def _retention(s: _Section) -> RetentionSettings:
+    end = s.string("school_year_end", "07-31") or ""
+    try:
+        month, day = (int(x) for x in end.split("-"))
+        date(2025, month, day)  # a real day of the year (not 02-29)
+    except ValueError as exc:
+        raise ConfigError(s.key("school_year_end"), f"attendu « MM-JJ », reçu {end!r}") from exc
+    return RetentionSettings(school_year_end=(month, day), keep_days=int(s.number("keep_days", 0)))

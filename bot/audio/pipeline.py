@@ -16,10 +16,17 @@ export. ``python -m bench.ingest`` measures both. So every step streams:
    through ``asplit``: Ogg/Opus 32 kbit/s and MP3 64 kbit/s.
 
 Measured on a 3-minute stereo WAV, the analysis pass costs about a quarter of
-one plain Opus encode; ``loudnorm`` (192 kHz resampling) or ``dynaudnorm``
-cost several times more. Opus runs at complexity 6: at 32 kbit/s complexity
+one plain Opus encode, while ``loudnorm`` alone (192 kHz resampling) costs
+about 2.5 encodes. ``dynaudnorm`` is as cheap but rides the gain frame by
+frame, lifting the pauses and the room noise between words; and the trim
+and the silence verdict need a look at the whole file first anyway, so one
+measured gain from that look is both cheaper and truer. Opus runs at
+complexity 6: at 32 kbit/s complexity
 7..10 switch libopus to its speech modes and triple the encode time for a
-difference nobody hears on a phone speaker.
+difference nobody hears on a phone speaker. Constrained VBR keeps the
+average at 32 kbit/s (free VBR at complexity 6 overshoots to ~50 kbit/s on
+loud, harmonic speech), so four minutes stay under 1 MB, the size up to which
+Telegram draws the waveform of a voice note.
 """
 
 from __future__ import annotations
@@ -45,6 +52,8 @@ MAX_GAIN_DB = 40.0  # a whisper at -59 LUFS still comes up; noise is not blown f
 MIN_GAIN_DB = -20.0
 CEILING_DB = -1.0  # sample peak ceiling of the prepared audio
 MAX_LIMITING_DB = 12.0  # how far the limiter may pull peaks down
+# A "20:00" file decodes to a few packets more; one second of slack.
+DURATION_SLACK_S = 1.0
 
 VOICE_NAME = "voice.ogg"
 COMPAT_NAME = "compat.mp3"
@@ -173,7 +182,7 @@ class AudioPipeline:
 
     def _decode_cap(self) -> str:
         # Decode a little past the limit: enough to know it is too long.
-        return f"{self.limits.max_duration_s + 1:.3f}"
+        return f"{self.limits.max_duration_s + DURATION_SLACK_S + 1:.3f}"
 
     async def _analyse(self, source: Path) -> _Analysis:
         meter = LevelMeter()
@@ -194,7 +203,7 @@ class AudioPipeline:
             raise AudioRejected("unreadable")
         if meter.samples == 0:
             raise AudioRejected("empty")
-        if meter.duration_s > self.limits.max_duration_s:
+        if meter.duration_s > self.limits.max_duration_s + DURATION_SLACK_S:
             raise AudioRejected.too_long(self.limits.max_duration_s)
         bounds = speech_bounds(meter)
         if bounds is None:
@@ -223,7 +232,8 @@ class AudioPipeline:
             *inputs,
             "-filter_complex", graph + (f";[w]aresample={PCM_RATE}[pcm]" if meter else ""),
             "-map_metadata", "-1",
-            "-map", "[v]", "-c:a", "libopus", "-b:a", "32k", "-compression_level", "6",
+            "-map", "[v]", "-c:a", "libopus", "-b:a", "32k", "-vbr", "constrained",
+            "-compression_level", "6",
             "-ar", "48000", "-f", "ogg", str(voice),
             "-map", "[c]", "-c:a", "libmp3lame", "-b:a", "64k", "-compression_level", "7",
             "-ar", "44100", "-f", "mp3", str(compat),

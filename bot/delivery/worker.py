@@ -10,7 +10,7 @@ import asyncio
 import functools
 import logging
 from collections.abc import Coroutine
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from bot.aio import nap
@@ -21,7 +21,6 @@ from bot.digests.sender import DigestSender
 from bot.ports import (
     ChatAdapter,
     DeliveryError,
-    MediaFile,
     OutboundAudio,
     OutboundMessage,
     PermanentFailure,
@@ -54,6 +53,7 @@ class DeliveryWorker:
         self._in_flight: dict[tuple[str, int], asyncio.Task[None]] = {}
         self._slots = asyncio.Semaphore(IN_FLIGHT)
         self.digests = DigestSender(ctx, adapter, self.pacer, self.gate, settings)
+        self._last_noted: datetime | None = None
 
     async def run(self, stopping: asyncio.Event, drain_timeout: float = 20.0) -> None:
         while not stopping.is_set():
@@ -173,6 +173,7 @@ class DeliveryWorker:
                     if sha:
                         await repos.media_cache.put(sha, self.platform, ref, now)
             await repos.deliveries.mark_sent(delivery.id, receipt.message_id, now)
+            await self._note_sent(now)
         except RateLimited as exc:
             if exc.chat_id:
                 self.pacer.pause_chat(exc.chat_id, exc.retry_after)
@@ -182,12 +183,14 @@ class DeliveryWorker:
             await repos.deliveries.retry_later(delivery.id, retry, exc.reason, count_attempt=False)
             self.wake.set()
         except RecipientGone as exc:
+            await repos.adapter_status.error(self.platform, exc.reason, self.ctx.clock.now())
             await repos.deliveries.mark_failed(delivery.id, exc.reason)
             await repos.families.suspend_guardian(delivery.guardian_id, exc.reason)
             await repos.deliveries.fail_open_of_guardian(delivery.guardian_id, exc.reason)
             await repos.digests.fail_open_of_guardian(delivery.guardian_id, exc.reason)
             log.info("a guardian can no longer be reached (%s)", exc.reason)
         except PermanentFailure as exc:
+            await repos.adapter_status.error(self.platform, exc.reason, self.ctx.clock.now())
             await repos.deliveries.mark_failed(delivery.id, exc.reason)
         except (DeliveryError, OSError, TimeoutError) as exc:
             await self._retry_or_fail(delivery, getattr(exc, "reason", type(exc).__name__))
@@ -195,7 +198,14 @@ class DeliveryWorker:
             log.exception("unexpected error while delivering")
             await self._retry_or_fail(delivery, type(exc).__name__)
 
+    async def _note_sent(self, now: datetime) -> None:
+        # At most one write a minute: the operator's status, not a hot path.
+        if self._last_noted is None or now - self._last_noted > timedelta(minutes=1):
+            self._last_noted = now
+            await self.ctx.repos.adapter_status.sent(self.platform, now)
+
     async def _retry_or_fail(self, delivery: Delivery, reason: str) -> None:
+        await self.ctx.repos.adapter_status.error(self.platform, reason, self.ctx.clock.now())
         attempts = delivery.attempts + 1
         if attempts >= self.settings.max_attempts:
             await self.ctx.repos.deliveries.mark_failed(delivery.id, reason)
@@ -209,20 +219,12 @@ class DeliveryWorker:
         klass = await self.ctx.repos.schools.get_class(rec.class_id)
         title = rec.title or f"Enregistrement n°{rec.position}"
         return OutboundAudio(
-            voice=await self._file(rec.voice_sha, "audio/ogg", "voice"),
-            compat=await self._file(rec.compat_sha, rec.compat_mime, "compat"),
+            voice=await self.ctx.media_file(self.platform, rec.voice_sha, "audio/ogg", "voice"),
+            compat=await self.ctx.media_file(
+                self.platform, rec.compat_sha, rec.compat_mime, "compat"
+            ),
             duration_s=rec.duration_s or 0.0,
             title=f"{album.title} : {title}" if album else title,
             waveform=rec.waveform,
             performer=klass.name if klass else "",
-        )
-
-    async def _file(self, sha: str, mime: str, variant: str) -> MediaFile:
-        path = self.ctx.media.path(sha)
-        return MediaFile(
-            path=path,
-            mime=mime,
-            size=path.stat().st_size,
-            variant=variant,
-            cached_ref=await self.ctx.repos.media_cache.get(sha, self.platform),
         )

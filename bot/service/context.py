@@ -10,11 +10,22 @@ from dataclasses import dataclass, field
 from bot.audio import AudioPipeline
 from bot.clock import Clock
 from bot.config import Settings
-from bot.ports import ChatAdapter, Choice, OutboundDocument, OutboundMessage, Receipt
+from bot.ports import (
+    ChatAdapter,
+    Choice,
+    MediaFile,
+    OutboundDocument,
+    OutboundMessage,
+    RateLimited,
+    Receipt,
+)
 from storage.media import MediaStore
 from storage.repos import Repositories
 
 log = logging.getLogger("petites_voix")
+
+REPLY_TRIES = 3
+MAX_REPLY_WAIT_S = 30.0
 
 
 @dataclass
@@ -30,6 +41,25 @@ class Wakeups:
                 event.set()
 
 
+class ReplyPacing:
+    """Answers to one chat keep the platform's interval between messages, so
+    that a burst of answers (a welcome, then an invitation) is not refused."""
+
+    def __init__(self) -> None:
+        self._next: dict[tuple[str, str], float] = {}
+
+    async def turn(self, platform: str, chat_id: str, interval: float) -> None:
+        loop = asyncio.get_running_loop()
+        key = (platform, chat_id)
+        now = loop.time()
+        ready = max(now, self._next.get(key, 0.0))
+        self._next[key] = ready + interval
+        if ready > now:
+            await asyncio.sleep(ready - now)
+        if len(self._next) > 10_000:
+            self._next = {k: t for k, t in self._next.items() if t > now}
+
+
 @dataclass
 class Context:
     settings: Settings
@@ -39,6 +69,7 @@ class Context:
     clock: Clock
     adapters: Mapping[str, ChatAdapter]
     wake: Wakeups = field(default_factory=Wakeups)
+    pacing: ReplyPacing = field(default_factory=ReplyPacing)
 
     async def say(
         self,
@@ -58,16 +89,31 @@ class Context:
         limit = adapter.capabilities.max_text_length
         if len(text) > limit:
             text = text[: limit - 1] + "…"
-        try:
-            return await adapter.send(
-                OutboundMessage(
-                    chat_id=chat_id,
-                    text=text,
-                    reply_to=reply_to,
-                    choices=choices,
-                    document=document,
-                )
-            )
-        except Exception as exc:  # the platform's trouble, not ours to crash on
-            log.warning("reply to a %s chat failed: %s", platform, type(exc).__name__)
-            return None
+        message = OutboundMessage(
+            chat_id=chat_id, text=text, reply_to=reply_to, choices=choices, document=document
+        )
+        for _ in range(REPLY_TRIES):
+            await self.pacing.turn(platform, chat_id, adapter.capabilities.per_chat_interval_s)
+            try:
+                return await adapter.send(message)
+            except RateLimited as exc:
+                if exc.retry_after > MAX_REPLY_WAIT_S:
+                    break
+                await asyncio.sleep(exc.retry_after)
+            except Exception as exc:  # the platform's trouble, not ours to crash on
+                log.warning("reply to a %s chat failed: %s", platform, type(exc).__name__)
+                return None
+        log.warning("reply to a %s chat given up after rate limits", platform)
+        return None
+
+    async def media_file(self, platform: str, sha: str, mime: str, variant: str) -> MediaFile:
+        """A stored file as an adapter sends it, with the platform's cached
+        reference from an earlier upload when there is one."""
+        path = self.media.path(sha)
+        return MediaFile(
+            path=path,
+            mime=mime,
+            size=path.stat().st_size,
+            variant=variant,
+            cached_ref=await self.repos.media_cache.get(sha, platform),
+        )

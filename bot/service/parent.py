@@ -88,6 +88,7 @@ class ParentCommands:
                 )
             case "reprendre":
                 await repos.families.set_paused(guardian.id, False)
+                await repos.families.lift_suspension(guardian.id)
                 subs = await repos.families.subscriptions_of_guardian(guardian.id)
                 immediate = all(s.frequency == "immediat" for s in subs)
                 waiting = await self.planner.resume(guardian.id, immediate)
@@ -111,6 +112,7 @@ class ParentCommands:
                     )
                     return
                 await repos.families.erase_guardian(guardian.id)
+                await repos.invitations.forget_attempts(platform, chat)
                 await repos.audit.record(
                     "parent", "guardian_erased", self.ctx.clock.now(), detail="/arreter"
                 )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import shutil
 from collections.abc import Awaitable, Callable
 
 from bot.commands import Command
@@ -14,7 +15,7 @@ from bot.service.filing import Filing
 from bot.service.invitations import InvitationService
 from bot.service.withdrawal import Withdrawal
 from bot.text_norm import fold, tidy_name
-from storage.records import Class
+from storage.records import Class, Teacher
 
 log = logging.getLogger("petites_voix.teacher")
 
@@ -32,6 +33,8 @@ class TeacherCommands:
             "albums": self.albums,
             "invitation": self.invitation,
             "invitations": self.printable_invitations,
+            "revoquer": self.revoke,
+            "coenseignant": self.co_teacher,
             "annuler": self.cancel,
             "retirer": self.withdraw,
             "resume": self.weekly_digest,
@@ -126,9 +129,9 @@ class TeacherCommands:
         )
         if not self.ctx.adapters[platform].capabilities.sees_group_media:
             lines.append(
-                "Attention : je ne vois pas encore les fichiers postés dans ce groupe. Dans "
-                "@BotFather, tapez /setprivacy, choisissez ce robot puis « Disable », ou "
-                "nommez-moi administrateur du groupe."
+                "Attention : il se peut que je ne voie pas les fichiers postés dans ce groupe. "
+                "Nommez-moi administrateur du groupe, ou demandez à la personne qui gère le "
+                "robot (l'informatique de l'école) de désactiver son « mode confidentialité »."
             )
         await self.ctx.say(platform, chat, "\n".join(lines))
 
@@ -177,19 +180,15 @@ class TeacherCommands:
             class_id=klass.id,
             detail=child.first_name,
         )
-        teacher = next(
-            t
-            for t in await self.ctx.repos.staff.teachers_of_class(klass.id)
-            if t.platform == platform and t.user_id == msg.sender.user_id
-        )
+        teacher = await self._teacher(platform, msg, klass)
         tz = self.ctx.settings.schedule.timezone
         text = (
             f"Invitation pour la famille de {child.first_name} (classe « {klass.name} »), "
             f"valable jusqu'au {texts.date(invite.expires_at, tz)}, pour "
             f"{self.ctx.settings.invitations.parent_max_uses} parents au plus :\n"
             + texts.code_block(invite.code, self.invitations.link(platform, invite.code))
-            + "\nDonnez-la aux parents (papier du cahier de liaison, ou /invitations pour "
-            "toutes les imprimer)."
+            + "\nDonnez-la aux parents (papier du cahier de liaison, ou "
+            f"{self._prefix(platform)}invitations pour toutes les imprimer)."
         )
         # The code goes to the teacher's private chat, never to the group.
         sent = await self.ctx.say(platform, teacher.chat_id, text)
@@ -199,6 +198,67 @@ class TeacherCommands:
             msg.chat.chat_id,
             f"Invitation pour la famille de {child.first_name} envoyée {where}.",
             reply_to=msg.message_id,
+        )
+
+    async def revoke(self, platform: str, msg: TextMessage, command: Command, klass: Class) -> None:
+        name = tidy_name(command.args)
+        child = await self.ctx.repos.families.find_child(klass.id, fold(name)) if name else None
+        if child is None:
+            await self.ctx.say(
+                platform,
+                msg.chat.chat_id,
+                f"Je ne trouve pas cet enfant. Écrivez : {self._prefix(platform)}revoquer Prénom",
+                reply_to=msg.message_id,
+            )
+            return
+        now = self.ctx.clock.now()
+        count = await self.ctx.repos.invitations.revoke_for_child(child.id, now)
+        await self.ctx.repos.audit.record(
+            f"{platform}:{msg.sender.user_id}",
+            "invitations_revoked",
+            now,
+            class_id=klass.id,
+            detail=child.first_name,
+        )
+        await self.ctx.say(
+            platform,
+            msg.chat.chat_id,
+            f"{count} invitation(s) pour la famille de {child.first_name} annulée(s) : elles ne "
+            "servent plus. Les parents déjà inscrits le restent.",
+        )
+
+    async def co_teacher(
+        self, platform: str, msg: TextMessage, command: Command, klass: Class
+    ) -> None:
+        invite = await self.invitations.create("coteacher", klass.id)
+        teacher = await self._teacher(platform, msg, klass)
+        await self.ctx.repos.audit.record(
+            f"{platform}:{msg.sender.user_id}",
+            "coteacher_invitation",
+            self.ctx.clock.now(),
+            class_id=klass.id,
+        )
+        tz = self.ctx.settings.schedule.timezone
+        await self.ctx.say(
+            platform,
+            teacher.chat_id,
+            f"Invitation pour un(e) collègue ou l'ATSEM de la classe « {klass.name} », à usage "
+            f"unique, valable jusqu'au {texts.date(invite.expires_at, tz)}. La personne "
+            "l'envoie au robot en privé :\n"
+            + texts.code_block(invite.code, self.invitations.link(platform, invite.code)),
+        )
+        await self.ctx.say(
+            platform,
+            msg.chat.chat_id,
+            "Invitation de co-enseignant(e) envoyée en privé.",
+            reply_to=msg.message_id,
+        )
+
+    async def _teacher(self, platform: str, msg: TextMessage, klass: Class) -> Teacher:
+        return next(
+            t
+            for t in await self.ctx.repos.staff.teachers_of_class(klass.id)
+            if t.platform == platform and t.user_id == msg.sender.user_id
         )
 
     async def printable_invitations(
@@ -215,19 +275,18 @@ class TeacherCommands:
                 f"{self._prefix(platform)}invitation Prénom, ou l'import ONDE par l'école.",
             )
             return
-        teacher = next(
-            t
-            for t in await self.ctx.repos.staff.teachers_of_class(klass.id)
-            if t.platform == platform and t.user_id == msg.sender.user_id
-        )
+        teacher = await self._teacher(platform, msg, klass)
         document = await class_slips_pdf(self.ctx, self.invitations, klass, platform)
-        await self.ctx.say(
-            platform,
-            teacher.chat_id,
-            f"Les {len(children)} invitations de la classe « {klass.name} », à imprimer et "
-            "coller dans les cahiers de liaison.",
-            document=document,
-        )
+        try:
+            await self.ctx.say(
+                platform,
+                teacher.chat_id,
+                f"Les {len(children)} invitations de la classe « {klass.name} », à imprimer et "
+                "coller dans les cahiers de liaison.",
+                document=document,
+            )
+        finally:
+            shutil.rmtree(document.path.parent, ignore_errors=True)
         await self.ctx.say(
             platform,
             msg.chat.chat_id,
@@ -350,7 +409,7 @@ class TeacherCommands:
             return
         name = tidy_name(" ".join(argv[:-1]))
         now = self.ctx.clock.now()
-        child, _ = await self.ctx.repos.families.ensure_child(klass.id, name, fold(name), now)
+        child, created = await self.ctx.repos.families.ensure_child(klass.id, name, fold(name), now)
         await self.ctx.repos.families.set_consent(child.id, answer == "oui", now)
         await self.ctx.repos.audit.record(
             f"{platform}:{msg.sender.user_id}",
@@ -369,6 +428,11 @@ class TeacherCommands:
         )
         if released:
             text += f" {released} enregistrement(s) en attente repartent."
+        if created:
+            text += (
+                f"\n({child.first_name} est un nouveau prénom dans la classe : vérifiez "
+                "l'orthographe.)"
+            )
         await self.ctx.say(platform, msg.chat.chat_id, text)
 
     async def help(self, platform: str, msg: TextMessage, command: Command, klass: Class) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from storage.db import Database
+from storage.repos.adapter_status import AdapterStatusRepo
 from storage.repos.albums import AlbumRepo
 from storage.repos.audit import AuditRepo
 from storage.repos.deliveries import DeliveryRepo, MediaCacheRepo
@@ -16,6 +17,7 @@ from storage.repos.schools import SchoolRepo
 from storage.repos.staff import StaffRepo
 
 __all__ = [
+    "AdapterStatusRepo",
     "AlbumRepo",
     "AuditRepo",
     "DeliveryRepo",
@@ -43,6 +45,7 @@ class Repositories:
     digests: DigestRepo
     media_cache: MediaCacheRepo
     audit: AuditRepo
+    adapter_status: AdapterStatusRepo
 
     @classmethod
     def over(cls, db: Database) -> Repositories:
@@ -58,4 +61,5 @@ class Repositories:
             digests=DigestRepo(db),
             media_cache=MediaCacheRepo(db),
             audit=AuditRepo(db),
+            adapter_status=AdapterStatusRepo(db),
         )

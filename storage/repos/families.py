@@ -167,6 +167,11 @@ class FamilyRepo:
             "deliveries": [{"title": r[0], "state": r[1], "sent_at": r[2]} for r in deliveries],
         }
 
+    async def erase_guardians_without_subscription(self) -> int:
+        return await self.db.execute(
+            "DELETE FROM guardians WHERE id NOT IN (SELECT guardian_id FROM subscriptions)"
+        )
+
     async def erase_guardian(self, guardian_id: int) -> None:
         """Everything kept about a parent goes: subscriptions and deliveries cascade."""
         await self.db.execute("DELETE FROM guardians WHERE id = $1", guardian_id)
@@ -214,6 +219,23 @@ class FamilyRepo:
             1 if paused else 0,
             guardian_id,
         )
+
+    async def guardian_by_chat(self, platform: str, chat_id: str) -> Guardian | None:
+        row = await self.db.fetchrow(
+            "SELECT id, platform, user_id, chat_id FROM guardians "
+            "WHERE platform = $1 AND chat_id = $2",
+            platform,
+            chat_id,
+        )
+        return None if row is None else Guardian(row[0], row[1], row[2], row[3])
+
+    async def lift_suspension(self, guardian_id: int) -> bool:
+        changed = await self.db.execute(
+            "UPDATE subscriptions SET suspended_reason = NULL "
+            "WHERE guardian_id = $1 AND suspended_reason IS NOT NULL",
+            guardian_id,
+        )
+        return changed > 0
 
     async def suspend_guardian(self, guardian_id: int, reason: str) -> None:
         await self.db.execute(

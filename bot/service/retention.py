@@ -1,0 +1,72 @@
+"""Keeping children's voices only as long as allowed.
+
+Recordings (and their files, and the platforms' references to them) go at
+the end of the school year, or after ``keep_days`` when the operator set it.
+Guardians left without any subscription are erased.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from bot.aio import nap
+from bot.config import RetentionSettings
+from bot.service.context import Context
+
+log = logging.getLogger("petites_voix.retention")
+
+EVERY_S = 6 * 3600.0
+
+
+def expiry_cutoff(now: datetime, rules: RetentionSettings, tz: ZoneInfo) -> datetime:
+    """Recordings created before this instant are past their keeping time."""
+    local = now.astimezone(tz)
+    month, day = rules.school_year_end
+    end = date(local.year, month, day)
+    if end >= local.date():  # this year's end has not come yet: last year's
+        end = date(local.year - 1, month, day)
+    cutoff = datetime.combine(end + timedelta(days=1), datetime.min.time(), tzinfo=tz)
+    if rules.keep_days:
+        cutoff = max(cutoff, now - timedelta(days=rules.keep_days))
+    return cutoff.astimezone(UTC)
+
+
+class Retention:
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+
+    async def sweep(self) -> int:
+        repos, now = self.ctx.repos, self.ctx.clock.now()
+        cutoff = expiry_cutoff(
+            now, self.ctx.settings.retention, self.ctx.settings.schedule.timezone
+        )
+        shas = await repos.recordings.delete_created_before(cutoff)
+        removed_files = 0
+        for sha in shas:
+            if not await repos.recordings.file_in_use(sha):
+                await repos.media_cache.drop(sha)
+                self.ctx.media.delete(sha)
+                removed_files += 1
+        orphans = await repos.families.erase_guardians_without_subscription()
+        # Wrong invitation codes only matter for the rate limit (minutes).
+        await repos.invitations.forget_attempts_before(now - timedelta(days=1))
+        if shas or orphans:
+            await repos.audit.record(
+                "service",
+                "retention",
+                now,
+                detail=f"{removed_files} file(s), {orphans} guardian(s)",
+            )
+            log.info("retention: %d file(s) and %d guardian(s) erased", removed_files, orphans)
+        return removed_files
+
+    async def run(self, stopping: asyncio.Event) -> None:
+        while not stopping.is_set():
+            try:
+                await self.sweep()
+            except Exception:
+                log.exception("retention sweep failed; trying again later")
+            await nap(EVERY_S, stopping)
