@@ -76,12 +76,14 @@ class DigestSender:
             retry = self.ctx.clock.now() + timedelta(seconds=exc.retry_after)
             await repos.digests.retry_later(digest.id, retry, exc.reason, count_attempt=False)
         except RecipientGone as exc:
+            await repos.adapter_status.error(self.platform, exc.reason, self.ctx.clock.now())
             await repos.digests.mark_failed(digest.id, exc.reason)
             await repos.families.suspend_guardian(digest.guardian_id, exc.reason)
             await repos.deliveries.fail_open_of_guardian(digest.guardian_id, exc.reason)
             await repos.digests.fail_open_of_guardian(digest.guardian_id, exc.reason)
             log.info("a guardian can no longer be reached (%s)", exc.reason)
         except PermanentFailure as exc:
+            await repos.adapter_status.error(self.platform, exc.reason, self.ctx.clock.now())
             await repos.digests.mark_failed(digest.id, exc.reason)
         except AudioRejected as exc:
             await self._retry_or_fail(current, f"mix_{exc.code}")
@@ -92,6 +94,7 @@ class DigestSender:
             await self._retry_or_fail(current, type(exc).__name__)
 
     async def _retry_or_fail(self, digest: Digest, reason: str) -> None:
+        await self.ctx.repos.adapter_status.error(self.platform, reason, self.ctx.clock.now())
         attempts = digest.attempts + 1
         if attempts >= self.settings.max_attempts:
             await self.ctx.repos.digests.mark_failed(digest.id, reason)
@@ -137,6 +140,7 @@ class DigestSender:
                 message_id = "-"  # withdrawn since: nothing to send
             await repos.digests.step_done(digest.id, step + 1, message_id)
         await repos.digests.mark_sent(digest.id, self.ctx.clock.now())
+        await repos.adapter_status.sent(self.platform, self.ctx.clock.now())
 
     async def _send(self, message: OutboundMessage) -> Receipt:
         chat = message.chat_id
