@@ -9,7 +9,9 @@ from typing import Any
 from tqdm import tqdm
 
 from bot.config import Settings
+from bot.digests.periods import next_daily, next_weekly
 from bot.roster import parse_onde_csv
+from bot.schedule_words import WeeklySlot
 from bot.service.context import Context
 from bot.service.invitations import InvitationService
 from bot.service.slips_service import class_slips
@@ -57,12 +59,36 @@ def telegram_link(settings: Settings, code: str) -> str | None:
 
 
 async def status(ctx: Context) -> dict[str, Any]:
+    deliveries = await ctx.repos.deliveries.counts_by_state()
+    return {
+        **await _counts(ctx, deliveries),
+        "digests": await ctx.repos.digests.counts_by_state(),
+        "next_digests": await next_digests(ctx),
+    }
+
+
+async def next_digests(ctx: Context) -> dict[str, Any]:
+    """When the next daily digest goes, and each class's next weekly one."""
+    now, schedule = ctx.clock.now(), ctx.settings.schedule
+    weekly = sorted(
+        (next_weekly(now, WeeklySlot.from_storage(c.weekly_digest), schedule.timezone), c)
+        for c in await ctx.repos.schools.all_classes()
+    )
+    return {
+        "daily": next_daily(now, schedule.daily_digest, schedule.timezone).isoformat(),
+        "weekly": [
+            {"school": c.school_name, "class": c.name, "at": at.isoformat()}
+            for at, c in weekly[:50]
+        ],
+    }
+
+
+async def _counts(ctx: Context, deliveries: dict[str, int]) -> dict[str, Any]:
     db = ctx.repos.db
 
     async def count(sql: str) -> int:
         return int(await db.fetchval(sql))
 
-    deliveries = await ctx.repos.deliveries.counts_by_state()
     return {
         "schools": await count("SELECT COUNT(*) FROM schools"),
         "classes": await count("SELECT COUNT(*) FROM classes"),

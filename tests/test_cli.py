@@ -75,6 +75,10 @@ def test_status_counts(tmp_path: Path, config: Path) -> None:
         assert isinstance(status[key], int), key
     assert status["schools"] == 1 and status["classes"] == 1
     assert {"pending", "sent", "failed"} <= set(status["deliveries"])
+    # New classes take the configured default: Friday 16:30, Paris time.
+    (weekly,) = status["next_digests"]["weekly"]
+    assert weekly["class"] == "PS" and weekly["at"].endswith(("16:30:00+00:00", "15:30:00+00:00"))
+    assert status["next_digests"]["daily"]
 
 
 def test_roster_import_then_printable_invitations(tmp_path: Path, config: Path) -> None:

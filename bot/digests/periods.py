@@ -54,6 +54,18 @@ def latest_weekly(now: datetime, slot: WeeklySlot, tz: ZoneInfo) -> Period:
     return Period(f"weekly:{year}-W{week:02d}:", due)
 
 
+def next_daily(now: datetime, at: time, tz: ZoneInfo) -> datetime:
+    """The next daily slot after ``now``."""
+    day = latest_daily(now, at, tz).due_at.astimezone(tz).date() + timedelta(days=1)
+    return wall_clock(day, at, tz)
+
+
+def next_weekly(now: datetime, slot: WeeklySlot, tz: ZoneInfo) -> datetime:
+    """The next weekly slot after ``now``."""
+    day = latest_weekly(now, slot, tz).due_at.astimezone(tz).date() + timedelta(days=7)
+    return wall_clock(day, slot.at, tz)
+
+
 def period_day(key: str) -> date | None:
     """The local date a daily period key names."""
     if key.startswith("daily:"):

@@ -173,21 +173,6 @@ class DeliveryRepo:
         )
         return [_delivery(r) for r in rows]
 
-    async def release_held_of_guardian(self, guardian_id: int, now: datetime) -> int:
-        """After /reprendre: what piled up while paused becomes due."""
-        return await self.db.execute(
-            """UPDATE deliveries SET state = 'pending', next_try_at = $1
-               WHERE guardian_id = $2 AND state = 'held'""",
-            to_db_time(now),
-            guardian_id,
-        )
-
-    async def hold_open_of_guardian(self, guardian_id: int) -> int:
-        return await self.db.execute(
-            "UPDATE deliveries SET state = 'held' WHERE guardian_id = $1 AND state = 'pending'",
-            guardian_id,
-        )
-
     async def counts_by_state(self) -> dict[str, int]:
         rows = await self.db.fetch("SELECT state, COUNT(*) FROM deliveries GROUP BY state")
         counts = {state: 0 for state in ("pending", "digest", "held", "sent", "failed")}
