@@ -6,6 +6,8 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
+from tqdm import tqdm
+
 from bot.config import Settings
 from bot.roster import parse_onde_csv
 from bot.service.context import Context
@@ -60,6 +62,7 @@ async def status(ctx: Context) -> dict[str, Any]:
     async def count(sql: str) -> int:
         return int(await db.fetchval(sql))
 
+    deliveries = await ctx.repos.deliveries.counts_by_state()
     return {
         "schools": await count("SELECT COUNT(*) FROM schools"),
         "classes": await count("SELECT COUNT(*) FROM classes"),
@@ -70,8 +73,10 @@ async def status(ctx: Context) -> dict[str, Any]:
         "families": await count("SELECT COUNT(DISTINCT child_id) FROM subscriptions"),
         "guardians": await count("SELECT COUNT(*) FROM guardians"),
         "subscriptions": await count("SELECT COUNT(*) FROM subscriptions"),
-        "deliveries": await ctx.repos.deliveries.counts_by_state(),
+        "deliveries": deliveries,
+        "waiting": deliveries["pending"] + deliveries["digest"] + deliveries["held"],
         "failed_by_reason": await ctx.repos.deliveries.failures_by_reason(),
+        "adapters": await ctx.repos.adapter_status.all(),
         "recordings_by_state": {
             r[0]: int(r[1])
             for r in await db.fetch("SELECT state, COUNT(*) FROM recordings GROUP BY state")
@@ -98,7 +103,12 @@ async def invitations_pdf(
 
 
 async def import_onde(
-    ctx: Context, csv_path: Path, class_name: str, school: str | None, dry_run: bool
+    ctx: Context,
+    csv_path: Path,
+    class_name: str,
+    school: str | None,
+    dry_run: bool,
+    progress: bool = False,
 ) -> dict[str, Any]:
     klass = await find_class(ctx, class_name, school)
     data = await asyncio.to_thread(csv_path.read_bytes)
@@ -118,7 +128,7 @@ async def import_onde(
     new = list(dict.fromkeys(new))
     if not dry_run:
         now = ctx.clock.now()
-        for name in new:
+        for name in tqdm(new, desc="Import", unit=" enfant", disable=not progress, leave=False):
             await ctx.repos.families.ensure_child(klass.id, name, fold(name), now)
         await ctx.repos.audit.record(
             "operator", "import_onde", now, class_id=klass.id, detail=f"{len(new)} children"

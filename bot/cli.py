@@ -67,7 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        settings = load_settings(args.config)
+        settings = load_settings(args.config, require_secrets=args.command == "run")
     except ConfigError as exc:
         print(f"petites-voix: {exc}", file=sys.stderr)
         return 2
@@ -94,9 +94,13 @@ def _logging(verbose: bool, quiet: bool = False) -> None:
 
 def make_adapters(settings: Settings) -> dict[str, ChatAdapter]:
     from bot.commands import PARENT_COMMANDS, TEACHER_COMMANDS
+    from bot.commands import menu as described
     from bot.ports import CommandMenu
 
-    menu = CommandMenu(private=PARENT_COMMANDS, group=TEACHER_COMMANDS)
+    # Telegram shows these menus; its commands start with "/".
+    menu = CommandMenu(
+        private=described(PARENT_COMMANDS, "/"), group=described(TEACHER_COMMANDS, "/")
+    )
     adapters: dict[str, ChatAdapter] = {}
     if settings.telegram:
         from adapters.telegram import TelegramAdapter
@@ -158,7 +162,12 @@ async def run_admin(settings: Settings, args: argparse.Namespace) -> int:
         "status": admin.status,
         "invitations": lambda c: admin.invitations_pdf(c, args.class_name, args.school, args.pdf),
         "import-onde": lambda c: admin.import_onde(
-            c, args.file, args.class_name, args.school, args.dry_run
+            c,
+            args.file,
+            args.class_name,
+            args.school,
+            args.dry_run,
+            progress=not args.json and sys.stderr.isatty(),
         ),
         "export-family": lambda c: admin.export_family(
             c, args.platform, args.user, args.class_name, args.child, args.school

@@ -12,17 +12,17 @@ from bot.text_norm import fold
 
 TEACHER_COMMANDS = (
     ("classe", "faire de ce groupe le canal de la classe"),
-    ("album", "choisir l'album en cours : /album Titre"),
+    ("album", "choisir l'album en cours : {p}album Titre"),
     ("albums", "la liste des albums"),
-    ("invitation", "inviter la famille d'un enfant : /invitation Prénom"),
+    ("invitation", "inviter la famille d'un enfant : {p}invitation Prénom"),
     ("invitations", "les invitations à imprimer (PDF)"),
-    ("revoquer", "annuler les invitations d'un enfant : /revoquer Prénom"),
+    ("revoquer", "annuler les invitations d'un enfant : {p}revoquer Prénom"),
     ("coenseignant", "inviter un(e) collègue ou l'ATSEM à gérer la classe"),
     ("annuler", "en réponse à un enregistrement : ne pas l'envoyer"),
     ("retirer", "en réponse à un enregistrement : le retirer"),
-    ("resume", "jour et heure du résumé : /resume vendredi 16:30"),
+    ("resume", "jour et heure du résumé : {p}resume vendredi 16:30"),
     ("parents", "les familles inscrites"),
-    ("consentement", "accord des parents : /consentement Prénom oui|non"),
+    ("consentement", "accord des parents : {p}consentement Prénom oui|non"),
     ("aide", "l'aide"),
 )
 
@@ -31,10 +31,16 @@ PARENT_COMMANDS = (
     ("pause", "ne plus rien recevoir pour l'instant"),
     ("reprendre", "recevoir à nouveau"),
     ("albums", "les albums de la classe"),
-    ("ecouter", "écouter un album en entier : /ecouter 2"),
+    ("ecouter", "écouter un album en entier : {p}ecouter 2"),
     ("arreter", "se désinscrire et effacer ses données"),
     ("aide", "l'aide"),
 )
+
+
+def menu(commands: tuple[tuple[str, str], ...], prefix: str) -> tuple[tuple[str, str], ...]:
+    """Command descriptions with the platform's prefix in their examples."""
+    return tuple((name, what.format(p=prefix)) for name, what in commands)
+
 
 KNOWN = {name for name, _ in TEACHER_COMMANDS + PARENT_COMMANDS} | {"start"}
 

@@ -109,18 +109,27 @@ def config_path(explicit: str | None, env: Mapping[str, str]) -> tuple[Path, boo
     return DEFAULT_CONFIG_PATH, False
 
 
-def load_settings(explicit: str | None = None, env: Mapping[str, str] | None = None) -> Settings:
+def load_settings(
+    explicit: str | None = None,
+    env: Mapping[str, str] | None = None,
+    *,
+    require_secrets: bool = True,
+) -> Settings:
+    """``require_secrets=False`` for operator commands, which never talk to a
+    platform and so need no token or password."""
     env = os.environ if env is None else env
     path, required = config_path(explicit, env)
     if not path.exists():
         if required:
             raise ConfigError("--config", f"fichier introuvable : {path}")
-        return settings_from_mapping({}, env, base=Path.cwd())
+        return settings_from_mapping({}, env, base=Path.cwd(), require_secrets=require_secrets)
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(str(path), f"TOML illisible ({exc})") from exc
-    return settings_from_mapping(raw, env, base=path.resolve().parent)
+    return settings_from_mapping(
+        raw, env, base=path.resolve().parent, require_secrets=require_secrets
+    )
 
 
 class _Section:
@@ -152,7 +161,13 @@ class _Section:
         return float(value)
 
 
-def settings_from_mapping(raw: Mapping[str, Any], env: Mapping[str, str], base: Path) -> Settings:
+def settings_from_mapping(
+    raw: Mapping[str, Any],
+    env: Mapping[str, str],
+    base: Path,
+    *,
+    require_secrets: bool = True,
+) -> Settings:
     known = {
         "storage",
         "telegram",
@@ -174,8 +189,8 @@ def settings_from_mapping(raw: Mapping[str, Any], env: Mapping[str, str], base: 
 
     return Settings(
         data_dir=data_dir,
-        telegram=_telegram(raw, env),
-        matrix=_matrix(raw, env),
+        telegram=_telegram(raw, env, require_secrets),
+        matrix=_matrix(raw, env, require_secrets),
         schedule=_schedule(_Section("schedule", raw.get("schedule"))),
         delivery=_delivery(_Section("delivery", raw.get("delivery"))),
         audio=_audio(_Section("audio", raw.get("audio"))),
@@ -184,14 +199,16 @@ def settings_from_mapping(raw: Mapping[str, Any], env: Mapping[str, str], base: 
     )
 
 
-def _telegram(raw: Mapping[str, Any], env: Mapping[str, str]) -> TelegramSettings | None:
+def _telegram(
+    raw: Mapping[str, Any], env: Mapping[str, str], require_secrets: bool
+) -> TelegramSettings | None:
     if "telegram" not in raw:
         return None
     s = _Section("telegram", raw["telegram"])
-    token = s.string("token") or env.get("TELEGRAM_BOT_TOKEN")
-    if not token:
+    token = s.string("token") or env.get("TELEGRAM_BOT_TOKEN") or ""
+    if not token and require_secrets:
         raise ConfigError("[telegram] token", "absent (ou $TELEGRAM_BOT_TOKEN)")
-    if ":" not in token or any(c.isspace() for c in token):
+    if token and (":" not in token or any(c.isspace() for c in token)):
         raise ConfigError("[telegram] token", "forme inattendue (attendu « 123456:ABC... »)")
     api_url = (s.string("api_url", "https://api.telegram.org") or "").rstrip("/")
     if not api_url.startswith(("http://", "https://")):
@@ -211,7 +228,9 @@ def _telegram(raw: Mapping[str, Any], env: Mapping[str, str]) -> TelegramSetting
     )
 
 
-def _matrix(raw: Mapping[str, Any], env: Mapping[str, str]) -> MatrixSettings | None:
+def _matrix(
+    raw: Mapping[str, Any], env: Mapping[str, str], require_secrets: bool
+) -> MatrixSettings | None:
     if "matrix" not in raw:
         return None
     s = _Section("matrix", raw["matrix"])
@@ -223,7 +242,7 @@ def _matrix(raw: Mapping[str, Any], env: Mapping[str, str]) -> MatrixSettings | 
         raise ConfigError("[matrix] user_id", "attendu sous la forme @nom:serveur")
     password = s.string("password") or env.get("MATRIX_PASSWORD")
     token = s.string("access_token") or env.get("MATRIX_ACCESS_TOKEN")
-    if not password and not token:
+    if not password and not token and require_secrets:
         raise ConfigError(
             "[matrix] password", "absent (ou access_token, $MATRIX_PASSWORD, $MATRIX_ACCESS_TOKEN)"
         )

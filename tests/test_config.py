@@ -57,6 +57,17 @@ def test_a_bad_setting_names_its_key(raw: dict[str, object], key: str) -> None:
     assert key in str(caught.value) and "\n" not in str(caught.value)
 
 
+def test_operator_commands_need_no_secrets() -> None:
+    raw = {
+        "telegram": {"username": "@classe_bot"},
+        "matrix": {"homeserver": "https://m.org", "user_id": "@b:m.org"},
+    }
+    settings = settings_from_mapping(raw, {}, BASE, require_secrets=False)
+    assert settings.telegram is not None and settings.telegram.username == "classe_bot"
+    with pytest.raises(ConfigError):
+        settings_from_mapping(raw, {}, BASE)
+
+
 def test_explicit_missing_file_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="introuvable"):
         load_settings(str(tmp_path / "absent.toml"), env={})

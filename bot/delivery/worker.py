@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from bot.aio import nap
 from bot.config import DeliverySettings
@@ -49,6 +49,7 @@ class DeliveryWorker:
         self.wake = ctx.wake.delivery.setdefault(self.platform, asyncio.Event())
         self._in_flight: dict[int, asyncio.Task[None]] = {}
         self._slots = asyncio.Semaphore(IN_FLIGHT)
+        self._last_noted: datetime | None = None
 
     async def run(self, stopping: asyncio.Event, drain_timeout: float = 20.0) -> None:
         while not stopping.is_set():
@@ -137,6 +138,7 @@ class DeliveryWorker:
                     if sha:
                         await repos.media_cache.put(sha, self.platform, ref, now)
             await repos.deliveries.mark_sent(delivery.id, receipt.message_id, now)
+            await self._note_sent(now)
         except RateLimited as exc:
             if exc.chat_id:
                 self.pacer.pause_chat(exc.chat_id, exc.retry_after)
@@ -146,11 +148,13 @@ class DeliveryWorker:
             await repos.deliveries.retry_later(delivery.id, retry, exc.reason, count_attempt=False)
             self.wake.set()
         except RecipientGone as exc:
+            await repos.adapter_status.error(self.platform, exc.reason, self.ctx.clock.now())
             await repos.deliveries.mark_failed(delivery.id, exc.reason)
             await repos.families.suspend_guardian(delivery.guardian_id, exc.reason)
             await repos.deliveries.fail_open_of_guardian(delivery.guardian_id, exc.reason)
             log.info("a guardian can no longer be reached (%s)", exc.reason)
         except PermanentFailure as exc:
+            await repos.adapter_status.error(self.platform, exc.reason, self.ctx.clock.now())
             await repos.deliveries.mark_failed(delivery.id, exc.reason)
         except (DeliveryError, OSError, TimeoutError) as exc:
             await self._retry_or_fail(delivery, getattr(exc, "reason", type(exc).__name__))
@@ -158,7 +162,14 @@ class DeliveryWorker:
             log.exception("unexpected error while delivering")
             await self._retry_or_fail(delivery, type(exc).__name__)
 
+    async def _note_sent(self, now: datetime) -> None:
+        # At most one write a minute: the operator's status, not a hot path.
+        if self._last_noted is None or now - self._last_noted > timedelta(minutes=1):
+            self._last_noted = now
+            await self.ctx.repos.adapter_status.sent(self.platform, now)
+
     async def _retry_or_fail(self, delivery: Delivery, reason: str) -> None:
+        await self.ctx.repos.adapter_status.error(self.platform, reason, self.ctx.clock.now())
         attempts = delivery.attempts + 1
         if attempts >= self.settings.max_attempts:
             await self.ctx.repos.deliveries.mark_failed(delivery.id, reason)

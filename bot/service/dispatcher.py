@@ -59,7 +59,7 @@ class Dispatcher:
             case BotAddedToChat():
                 await self.onboarding.added_to_group(platform, event)
             case BotRemovedFromChat():
-                await self.ctx.repos.staff.unbind_channel(platform, event.chat.chat_id)
+                await self.onboarding.removed(platform, event)
             case ChatMigrated():
                 await self.ctx.repos.staff.migrate_chat(
                     platform, event.old_chat_id, event.new_chat_id
@@ -86,7 +86,7 @@ class Dispatcher:
                 await self.ctx.say(
                     platform,
                     msg.chat.chat_id,
-                    texts.unknown_command(command.typed),
+                    texts.unknown_command(command.typed, adapter.capabilities.command_prefixes[0]),
                     reply_to=msg.message_id,
                 )
             return
@@ -105,9 +105,13 @@ class Dispatcher:
         if guardian is not None and command.name in {n for n, _ in texts.PARENT_MENU}:
             await self.parent.handle(platform, msg, command, guardian)
             return
+        prefix = self.ctx.adapters[platform].capabilities.command_prefixes[0]
         teachers = await self.ctx.repos.staff.teachers_of_user(platform, msg.sender.user_id)
         if teachers:
-            await self.ctx.say(platform, msg.chat.chat_id, texts.teacher_command_in_direct())
+            await self.ctx.say(platform, msg.chat.chat_id, texts.teacher_command_in_direct(prefix))
+            return
+        if guardian is not None:
+            await self.ctx.say(platform, msg.chat.chat_id, texts.parent_help(prefix))
             return
         await self.ctx.say(platform, msg.chat.chat_id, texts.stranger())
 

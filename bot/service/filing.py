@@ -27,6 +27,7 @@ log = logging.getLogger("petites_voix.filing")
 
 DEFAULT_ALBUM = "Enregistrements"
 DOWNLOAD_TRIES = 4
+MB = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -125,15 +126,15 @@ class Filing:
         limit = self.ctx.settings.audio.max_megabytes * 1024 * 1024
         if caps.max_download_bytes is not None and size > caps.max_download_bytes:
             return (
-                f"Ce fichier fait {size / 1e6:.0f} Mo : la messagerie ne me laisse pas "
-                f"récupérer plus de {caps.max_download_bytes / 1e6:.0f} Mo. Dans Audacity, "
+                f"Ce fichier fait {size / MB:.0f} Mo : la messagerie ne me laisse pas "
+                f"récupérer plus de {caps.max_download_bytes / MB:.0f} Mo. Dans Audacity, "
                 "exportez-le en MP3 (Fichier > Exporter > Exporter en MP3), ou coupez-le en "
                 "deux, puis renvoyez-le. Rien n'a été envoyé aux familles."
             )
         if size > limit:
             return (
-                f"Ce fichier fait {size / 1e6:.0f} Mo, plus que les "
-                f"{limit / 1e6:.0f} Mo acceptés. Exportez-le en MP3 ou coupez-le, puis "
+                f"Ce fichier fait {size / MB:.0f} Mo, plus que les "
+                f"{limit / MB:.0f} Mo acceptés. Exportez-le en MP3 ou coupez-le, puis "
                 "renvoyez-le. Rien n'a été envoyé aux familles."
             )
         return None
@@ -219,7 +220,8 @@ class Filing:
             return  # cancelled meanwhile
         album = await repos.albums.get(rec.album_id)
         assert album is not None
-        title = f"« {rec.title} »" if rec.title else f"n°{rec.position}"
+        title = texts.recording_label(rec.title, rec.position)
+        p = self.ctx.adapters[rec.platform].capabilities.command_prefixes[0]
         lines = [
             f"Rangé dans l'album « {album.title} » : enregistrement {title} "
             f"({texts.duration(files.duration_s)})."
@@ -228,7 +230,7 @@ class Filing:
             who = ", ".join(missing)
             lines.append(
                 f"En attente : pas d'accord des parents pour {who}. Il partira quand "
-                f"l'accord sera noté (/consentement {missing[0]} oui), sinon jamais."
+                f"l'accord sera noté ({p}consentement {missing[0]} oui), sinon jamais."
             )
         else:
             tz = self.ctx.settings.schedule.timezone
@@ -239,7 +241,7 @@ class Filing:
                 lines.append(
                     f"(Heures calmes : les familles le recevront {texts.moment(allowed, tz, now)}.)"
                 )
-            lines.append("Pour l'arrêter d'ici là, répondez-lui /annuler.")
+            lines.append(f"Pour l'arrêter d'ici là, répondez-lui {p}annuler.")
         receipt = await self.ctx.say(
             rec.platform, rec.source_chat_id, "\n".join(lines), reply_to=rec.source_message_id
         )

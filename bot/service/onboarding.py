@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from bot.ports import BotAddedToChat, ChatInvite, TextMessage
+from bot.ports import BotAddedToChat, BotRemovedFromChat, ChatInvite, TextMessage
 from bot.service import texts
 from bot.service.context import Context
 from bot.service.invitations import InvitationService
@@ -133,9 +133,22 @@ class Onboarding:
             log.info("declined a room invitation from someone who is not a teacher")
             await adapter.leave(event.chat.chat_id)
 
+    async def removed(self, platform: str, event: BotRemovedFromChat) -> None:
+        repos = self.ctx.repos
+        if not event.chat.is_direct:
+            await repos.staff.unbind_channel(platform, event.chat.chat_id)
+            return
+        # A parent blocked the bot: nothing more is sent until they come back.
+        guardian = await repos.families.guardian_by_chat(platform, event.chat.chat_id)
+        if guardian is not None:
+            await repos.families.suspend_guardian(guardian.id, "blocked")
+
     async def added_to_group(self, platform: str, event: BotAddedToChat) -> None:
         adapter = self.ctx.adapters[platform]
         by = event.by.user_id if event.by else None
+        if event.chat.is_direct:
+            await self._back_in_direct_chat(platform, event)
+            return
         if by and await self.ctx.repos.staff.teachers_of_user(platform, by):
             prefix = adapter.capabilities.command_prefixes[0]
             await self.ctx.say(
@@ -152,6 +165,16 @@ class Onboarding:
         )
         await adapter.leave(event.chat.chat_id)
 
+    async def _back_in_direct_chat(self, platform: str, event: BotAddedToChat) -> None:
+        """A parent unblocked the bot: deliveries start again from now on."""
+        guardian = await self.ctx.repos.families.guardian_by_chat(platform, event.chat.chat_id)
+        if guardian is not None and await self.ctx.repos.families.lift_suspension(guardian.id):
+            await self.ctx.say(
+                platform,
+                event.chat.chat_id,
+                "Content de vous revoir ! Vous recevez à nouveau les enregistrements de la classe.",
+            )
+
 
 def _welcome_without_code() -> str:
     return (
@@ -163,21 +186,21 @@ def _welcome_without_code() -> str:
 def _too_many_tries() -> str:
     return (
         "Trop de codes erronés en peu de temps. Attendez un quart d'heure, puis vérifiez le "
-        "code sur le papier de l'invitation (les majuscules comptent)."
+        "code de l'invitation (les majuscules comptent)."
     )
 
 
 def _refused(why: str) -> str:
     return {
         "expired": (
-            "Cette invitation a expiré. Demandez-en une nouvelle à l'enseignant(e) de la classe."
+            "Cette invitation a expiré. Demandez-en une nouvelle à la personne qui vous l'a donnée."
         ),
         "used": (
             "Cette invitation a déjà servi autant de fois que prévu. Demandez-en une nouvelle "
-            "à l'enseignant(e) de la classe."
+            "à la personne qui vous l'a donnée."
         ),
     }.get(
         why,
-        "Je ne reconnais pas ce code. Vérifiez-le sur le papier de l'invitation "
-        "(les majuscules comptent) ou demandez-en un nouveau à l'enseignant(e).",
+        "Je ne reconnais pas ce code. Vérifiez-le (les majuscules comptent) ou demandez-en "
+        "un nouveau à la personne qui vous l'a donné.",
     )

@@ -70,6 +70,7 @@ class ParentCommands:
                 )
             case "reprendre":
                 await repos.families.set_paused(guardian.id, False)
+                await repos.families.lift_suspension(guardian.id)
                 waiting = await repos.deliveries.release_held_of_guardian(
                     guardian.id, self.ctx.clock.now()
                 )
@@ -95,6 +96,7 @@ class ParentCommands:
                     )
                     return
                 await repos.families.erase_guardian(guardian.id)
+                await repos.invitations.forget_attempts(platform, chat)
                 await repos.audit.record(
                     "parent", "guardian_erased", self.ctx.clock.now(), detail="/arreter"
                 )

@@ -7,6 +7,7 @@ import asyncio
 import logging
 
 from bot.aio import nap
+from bot.service import texts
 from bot.service.context import Context
 from bot.service.quiet_hours import next_allowed
 
@@ -34,7 +35,8 @@ class Publisher:
                 await self.ctx.say(
                     rec.platform,
                     rec.source_chat_id,
-                    f"« {rec.title or rec.position} » reste en attente : un enfant nommé n'a "
+                    f"{texts.recording_label(rec.title, rec.position)} reste en attente : "
+                    "un enfant nommé n'a "
                     "plus l'accord de ses parents.",
                     reply_to=rec.source_message_id,
                 )

@@ -51,6 +51,8 @@ class Retention:
                 self.ctx.media.delete(sha)
                 removed_files += 1
         orphans = await repos.families.erase_guardians_without_subscription()
+        # Wrong invitation codes only matter for the rate limit (minutes).
+        await repos.invitations.forget_attempts_before(now - timedelta(days=1))
         if shas or orphans:
             await repos.audit.record(
                 "service",

@@ -129,9 +129,9 @@ class TeacherCommands:
         )
         if not self.ctx.adapters[platform].capabilities.sees_group_media:
             lines.append(
-                "Attention : je ne vois pas encore les fichiers postés dans ce groupe. Dans "
-                "@BotFather, tapez /setprivacy, choisissez ce robot puis « Disable », ou "
-                "nommez-moi administrateur du groupe."
+                "Attention : il se peut que je ne voie pas les fichiers postés dans ce groupe. "
+                "Nommez-moi administrateur du groupe, ou demandez à la personne qui gère le "
+                "robot (l'informatique de l'école) de désactiver son « mode confidentialité »."
             )
         await self.ctx.say(platform, chat, "\n".join(lines))
 
@@ -187,8 +187,8 @@ class TeacherCommands:
             f"valable jusqu'au {texts.date(invite.expires_at, tz)}, pour "
             f"{self.ctx.settings.invitations.parent_max_uses} parents au plus :\n"
             + texts.code_block(invite.code, self.invitations.link(platform, invite.code))
-            + "\nDonnez-la aux parents (papier du cahier de liaison, ou /invitations pour "
-            "toutes les imprimer)."
+            + "\nDonnez-la aux parents (papier du cahier de liaison, ou "
+            f"{self._prefix(platform)}invitations pour toutes les imprimer)."
         )
         # The code goes to the teacher's private chat, never to the group.
         sent = await self.ctx.say(platform, teacher.chat_id, text)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from bot.commands import PARENT_COMMANDS, TEACHER_COMMANDS
+from bot.commands import PARENT_COMMANDS, TEACHER_COMMANDS, menu
 
 PARENT_MENU = PARENT_COMMANDS
 TEACHER_MENU = TEACHER_COMMANDS
@@ -45,7 +45,8 @@ def moment(when: datetime, tz: ZoneInfo, now: datetime) -> str:
 
 def date(when: datetime, tz: ZoneInfo) -> str:
     local = when.astimezone(tz)
-    return f"{local.day} {MONTHS[local.month - 1]} {local.year}"
+    day = "1er" if local.day == 1 else str(local.day)
+    return f"{day} {MONTHS[local.month - 1]} {local.year}"
 
 
 def stranger() -> str:
@@ -56,14 +57,14 @@ def stranger() -> str:
     )
 
 
-def unknown_command(typed: str) -> str:
-    return f"Je ne connais pas la commande {typed}. Tapez /aide pour voir ce que je sais faire."
+def unknown_command(typed: str, p: str) -> str:
+    return f"Je ne connais pas la commande {typed}. Tapez {p}aide pour voir ce que je sais faire."
 
 
-def teacher_command_in_direct() -> str:
+def teacher_command_in_direct(p: str) -> str:
     return (
         "Cette commande se tape dans le groupe de la classe, pas ici. "
-        "Ajoutez-moi au groupe de la classe puis tapez /classe."
+        f"Ajoutez-moi au groupe de la classe puis tapez {p}classe."
     )
 
 
@@ -76,7 +77,7 @@ def recording_in_direct() -> str:
 
 def teacher_help(p: str) -> str:
     lines = ["Commandes de l'enseignant(e), à taper dans le groupe de la classe :"]
-    lines += [f"{p}{name} : {what}" for name, what in TEACHER_COMMANDS]
+    lines += [f"{p}{name} : {what}" for name, what in menu(TEACHER_COMMANDS, p)]
     lines.append(
         "Envoyez une note vocale ou un fichier audio (WAV, MP3…) dans le groupe : je le "
         "range dans l'album en cours. La légende devient son titre ; #Prénom nomme un enfant, "
@@ -87,7 +88,7 @@ def teacher_help(p: str) -> str:
 
 def parent_help(p: str) -> str:
     lines = ["Ce que vous pouvez me demander :"]
-    lines += [f"{p}{name} : {what}" for name, what in PARENT_COMMANDS]
+    lines += [f"{p}{name} : {what}" for name, what in menu(PARENT_COMMANDS, p)]
     return "\n".join(lines)
 
 
@@ -97,3 +98,8 @@ def code_block(code: str, link: str | None) -> str:
     if link:
         parts += ["Lien :", link]
     return "\n".join(parts)
+
+
+def recording_label(title: str, position: int) -> str:
+    """« Groupe 2 », or n°3 for a recording without a caption."""
+    return f"« {title} »" if title else f"n°{position}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from storage.db import Database
+from storage.repos.adapter_status import AdapterStatusRepo
 from storage.repos.albums import AlbumRepo
 from storage.repos.audit import AuditRepo
 from storage.repos.deliveries import DeliveryRepo, MediaCacheRepo
@@ -15,6 +16,7 @@ from storage.repos.schools import SchoolRepo
 from storage.repos.staff import StaffRepo
 
 __all__ = [
+    "AdapterStatusRepo",
     "AlbumRepo",
     "AuditRepo",
     "DeliveryRepo",
@@ -40,6 +42,7 @@ class Repositories:
     deliveries: DeliveryRepo
     media_cache: MediaCacheRepo
     audit: AuditRepo
+    adapter_status: AdapterStatusRepo
 
     @classmethod
     def over(cls, db: Database) -> Repositories:
@@ -54,4 +57,5 @@ class Repositories:
             deliveries=DeliveryRepo(db),
             media_cache=MediaCacheRepo(db),
             audit=AuditRepo(db),
+            adapter_status=AdapterStatusRepo(db),
         )

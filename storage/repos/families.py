@@ -220,6 +220,23 @@ class FamilyRepo:
             guardian_id,
         )
 
+    async def guardian_by_chat(self, platform: str, chat_id: str) -> Guardian | None:
+        row = await self.db.fetchrow(
+            "SELECT id, platform, user_id, chat_id FROM guardians "
+            "WHERE platform = $1 AND chat_id = $2",
+            platform,
+            chat_id,
+        )
+        return None if row is None else Guardian(row[0], row[1], row[2], row[3])
+
+    async def lift_suspension(self, guardian_id: int) -> bool:
+        changed = await self.db.execute(
+            "UPDATE subscriptions SET suspended_reason = NULL "
+            "WHERE guardian_id = $1 AND suspended_reason IS NOT NULL",
+            guardian_id,
+        )
+        return changed > 0
+
     async def suspend_guardian(self, guardian_id: int, reason: str) -> None:
         await self.db.execute(
             "UPDATE subscriptions SET suspended_reason = $1 WHERE guardian_id = $2",

@@ -81,6 +81,14 @@ class InvitationRepo:
             to_db_time(now),
         )
 
+    async def forget_attempts(self, platform: str, chat_id: str) -> None:
+        await self.db.execute(
+            "DELETE FROM code_attempts WHERE platform = $1 AND chat_id = $2", platform, chat_id
+        )
+
+    async def forget_attempts_before(self, moment: datetime) -> int:
+        return await self.db.execute("DELETE FROM code_attempts WHERE at < $1", to_db_time(moment))
+
     async def wrong_codes_since(self, platform: str, chat_id: str, since: datetime) -> int:
         count = await self.db.fetchval(
             "SELECT COUNT(*) FROM code_attempts WHERE platform = $1 AND chat_id = $2 AND at >= $3",

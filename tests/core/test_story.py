@@ -131,3 +131,7 @@ async def test_blocked_parent_is_suspended_and_the_teacher_sees_it(stage: Stage)
     await eventually(settled)
     await stage.say(TEACHER, "/parents", chat=GROUP)
     assert "injoignable" in stage.adapter.texts_to(GROUP)[-1]
+    status = await admin.status(stage.svc.ctx)
+    assert status["failed_by_reason"] == {"blocked": 1}
+    assert status["adapters"]["memory"]["last_error"] == "blocked"
+    assert status["adapters"]["memory"]["last_sent_at"] is not None

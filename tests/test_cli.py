@@ -1,0 +1,169 @@
+"""The operator's interface as outside tools use it: `python -m bot admin ...`."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+
+def _run(
+    tmp: Path, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        cwd=tmp,
+        env={**os.environ, "PETITES_VOIX_CONFIG": "", **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Path:
+    path = tmp_path / "pv.toml"
+    path.write_text(
+        '[storage]\ndata_dir = "data"\n\n[telegram]\nusername = "classe_bot"\n', encoding="utf-8"
+    )
+    return path
+
+
+def test_invite_teacher_prints_one_json_object(tmp_path: Path, config: Path) -> None:
+    out = _run(
+        tmp_path,
+        "admin",
+        "invite-teacher",
+        "--school",
+        "École du Lac",
+        "--class",
+        "MS-GS",
+        "--json",
+        "--config",
+        str(config),
+    )
+    assert out.returncode == 0, out.stderr
+    result = json.loads(out.stdout)
+    assert 20 <= len(result["code"]) <= 64
+    assert result["telegram_link"] == f"https://t.me/classe_bot?start={result['code']}"
+    assert result["expires_at"].startswith("20")
+    # The code is for the operator's eyes: not in the logs.
+    assert result["code"] not in out.stderr
+
+
+def test_status_counts(tmp_path: Path, config: Path) -> None:
+    _run(
+        tmp_path,
+        "admin",
+        "invite-teacher",
+        "--school",
+        "A",
+        "--class",
+        "PS",
+        "--config",
+        str(config),
+    )
+    out = _run(tmp_path, "admin", "status", "--json", "--config", str(config))
+    assert out.returncode == 0, out.stderr
+    status = json.loads(out.stdout)
+    for key in ("schools", "classes", "albums", "recordings", "families", "subscriptions"):
+        assert isinstance(status[key], int), key
+    assert status["schools"] == 1 and status["classes"] == 1
+    assert {"pending", "sent", "failed"} <= set(status["deliveries"])
+
+
+def test_roster_import_then_printable_invitations(tmp_path: Path, config: Path) -> None:
+    _run(
+        tmp_path,
+        "admin",
+        "invite-teacher",
+        "--school",
+        "A",
+        "--class",
+        "MS-GS",
+        "--config",
+        str(config),
+    )
+    csv = tmp_path / "onde.csv"
+    csv.write_bytes(
+        "Nom;Prénom;Classe\r\nMARTIN;Zoé;MS-GS\r\nDURAND;Maël;MS-GS\r\n".encode("cp1252")
+    )
+    dry = _run(
+        tmp_path,
+        "admin",
+        "import-onde",
+        str(csv),
+        "--class",
+        "MS-GS",
+        "--dry-run",
+        "--json",
+        "--config",
+        str(config),
+    )
+    assert dry.returncode == 0, dry.stderr
+    assert json.loads(dry.stdout)["would_add"] == ["Zoé", "Maël"]
+    done = _run(
+        tmp_path,
+        "admin",
+        "import-onde",
+        str(csv),
+        "--class",
+        "MS-GS",
+        "--json",
+        "--config",
+        str(config),
+    )
+    assert json.loads(done.stdout)["added"] == ["Zoé", "Maël"]
+    again = _run(
+        tmp_path,
+        "admin",
+        "import-onde",
+        str(csv),
+        "--class",
+        "MS-GS",
+        "--json",
+        "--config",
+        str(config),
+    )
+    assert json.loads(again.stdout)["already_known"] == 2
+    pdf = tmp_path / "slips.pdf"
+    out = _run(
+        tmp_path,
+        "admin",
+        "invitations",
+        "--class",
+        "MS-GS",
+        "--pdf",
+        str(pdf),
+        "--json",
+        "--config",
+        str(config),
+    )
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["slips"] == 2
+    assert pdf.read_bytes().startswith(b"%PDF")
+
+
+def test_bad_setting_stops_with_one_line(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[schedule]\nweekly_digest = "jeudredi 25:00"\n', encoding="utf-8")
+    out = _run(tmp_path, "run", "--config", str(bad))
+    assert out.returncode == 2
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and "[schedule] weekly_digest" in lines[0]
+
+
+def test_run_without_any_platform_says_so(tmp_path: Path) -> None:
+    out = _run(tmp_path, "run")
+    assert out.returncode == 2
+    assert "aucune messagerie" in out.stderr
+
+
+def test_erase_family_needs_a_target(tmp_path: Path, config: Path) -> None:
+    out = _run(tmp_path, "admin", "erase-family", "--json", "--config", str(config))
+    assert out.returncode == 1 and "précisez" in out.stderr and out.stdout == ""

@@ -1,0 +1,37 @@
+"""The whole story through the real service on a real homeserver: the same
+script as ``make demo`` (teacher, class room, invitations, two parents,
+two recordings), asserted from what each person's client received."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.demo import run_demo
+
+pytestmark = pytest.mark.synapse
+
+
+async def test_recordings_reach_both_parents_encrypted_as_voice_messages(
+    tmp_path: Path,
+) -> None:
+    lines: list[str] = []
+    result = await run_demo(tmp_path / "demo", say=lines.append)
+
+    assert set(result.saved) == {"Papa de Lina", "Maman de Tom"}
+    for parent, files in result.saved.items():
+        assert len(files) == 2, parent
+        assert ["Groupe 1" in files[0].name, "Groupe 2" in files[1].name] == [True, True]
+        for path in files:
+            data = path.read_bytes()
+            assert data[:4] == b"OggS" and b"OpusHead" in data[:64], path
+    # The WAV from Audacity was prepared as Opus like the voice note.
+    assert all(p.suffix == ".ogg" for files in result.saved.values() for p in files)
+
+    filed = [t for t in result.teacher_saw if t.startswith("Rangé")]
+    assert len(filed) == 2
+    assert all("Le loup qui voulait changer de couleur" in t for t in filed)
+    # The output names the folder holding what the families received.
+    assert any(str(result.received_dir) in line for line in lines)
+    assert lines[-1] == "Service et serveur Matrix arrêtés."
