@@ -409,7 +409,7 @@ class TeacherCommands:
             return
         name = tidy_name(" ".join(argv[:-1]))
         now = self.ctx.clock.now()
-        child, _ = await self.ctx.repos.families.ensure_child(klass.id, name, fold(name), now)
+        child, created = await self.ctx.repos.families.ensure_child(klass.id, name, fold(name), now)
         await self.ctx.repos.families.set_consent(child.id, answer == "oui", now)
         await self.ctx.repos.audit.record(
             f"{platform}:{msg.sender.user_id}",
@@ -428,6 +428,11 @@ class TeacherCommands:
         )
         if released:
             text += f" {released} enregistrement(s) en attente repartent."
+        if created:
+            text += (
+                f"\n({child.first_name} est un nouveau prénom dans la classe : vérifiez "
+                "l'orthographe.)"
+            )
         await self.ctx.say(platform, msg.chat.chat_id, text)
 
     async def help(self, platform: str, msg: TextMessage, command: Command, klass: Class) -> None:
