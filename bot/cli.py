@@ -115,6 +115,7 @@ def make_adapters(settings: Settings) -> dict[str, ChatAdapter]:
             webhook_port=t.webhook_port,
             webhook_secret=t.webhook_secret,
             global_rate_per_s=t.global_rate_per_s,
+            state_dir=settings.data_dir / "telegram",
         )
     if settings.matrix:
         from adapters.matrix import MatrixAdapter

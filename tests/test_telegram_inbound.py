@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import wave
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import aiohttp
 import pytest
@@ -274,3 +275,21 @@ async def test_webhook_mode_checks_the_secret(fake: FakeTelegram) -> None:
     # Stopped: the listener is closed.
     with pytest.raises(aiohttp.ClientError):
         await post_to_webhook(fake, good, "s3cret-Value_1")
+
+
+async def test_an_update_handled_before_a_crash_is_not_handled_again(
+    fake: FakeTelegram, tmp_path: Path
+) -> None:
+    state = tmp_path / "telegram"
+    async with connected(fake, state_dir=state) as (_, inbox):
+        handled = fake.push_text(DM_PARENT, PARENT, "/start CODE1")
+        first = await inbox.next()
+        assert isinstance(first, TextMessage) and first.text == "/start CODE1"
+    assert (state / "telegram-offset").read_text() == str(handled["update_id"] + 1)
+    # As after a SIGKILL right after handling it: Telegram sends it again.
+    fake.push_update({"update_id": handled["update_id"], "message": handled["message"]})
+    async with connected(fake, state_dir=state) as (_, inbox):
+        fake.push_text(DM_PARENT, PARENT, "/frequence quotidien")
+        nxt = await inbox.next()
+        assert isinstance(nxt, TextMessage) and nxt.text == "/frequence quotidien"
+        assert inbox.empty()

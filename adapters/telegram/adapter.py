@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import secrets
 import unicodedata
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -23,6 +24,7 @@ from adapters.telegram import logsafe
 from adapters.telegram.errors import is_too_big, map_error
 from adapters.telegram.inbound import translate
 from adapters.telegram.outbound import Outbound
+from adapters.telegram.polling import Poller
 from bot.ports import (
     Activity,
     AttachmentUnavailable,
@@ -63,6 +65,7 @@ class TelegramAdapter:
         webhook_secret: str | None = None,
         global_rate_per_s: float = 25.0,
         poll_timeout: float = 10.0,
+        state_dir: Path | None = None,
     ) -> None:
         self._token = token
         self._api_url = api_url.rstrip("/")
@@ -76,6 +79,9 @@ class TelegramAdapter:
         )
         self._global_rate = global_rate_per_s
         self._poll_timeout = poll_timeout
+        # Where the last handled update is remembered across restarts.
+        self._state_dir = state_dir
+        self._poller: Poller | None = None
         self._app: _App | None = None
         self._outbound: Outbound | None = None
         self._sink: InboundSink | None = None
@@ -157,9 +163,9 @@ class TelegramAdapter:
             if self._menu is not None:
                 await self.set_menu(self._menu)
             await app.start()
-            updater = app.updater
-            assert updater is not None
             if self._webhook_url:
+                updater = app.updater
+                assert updater is not None
                 await updater.start_webhook(
                     listen=self._webhook_listen,
                     port=self._webhook_port,
@@ -169,10 +175,16 @@ class TelegramAdapter:
                     allowed_updates=ALLOWED_UPDATES,
                 )
             else:
-                await updater.start_polling(
-                    timeout=int(self._poll_timeout),
+                # Our own loop, not the updater's: an update is confirmed to
+                # Telegram only once the core has it (see polling.py).
+                self._poller = Poller(
+                    app.bot,
+                    app.process_update,
+                    timeout=self._poll_timeout,
                     allowed_updates=ALLOWED_UPDATES,
+                    state_dir=self._state_dir,
                 )
+                await self._poller.start()
         except tg.TelegramError as exc:
             await self._teardown(app)
             raise map_error(exc) from exc
@@ -189,6 +201,9 @@ class TelegramAdapter:
     async def _teardown(self, app: _App) -> None:
         """Stop fetching, finish the updates already fetched, close HTTP."""
         try:
+            if self._poller is not None:
+                poller, self._poller = self._poller, None
+                await poller.stop()
             if app.updater is not None and app.updater.running:
                 try:
                     await app.updater.stop()

@@ -1,8 +1,10 @@
 """One upload per file and platform, however many parents wait for it.
 
-The first send of a file without a cached reference goes alone; the others
-wait for it, then reuse what it cached (or upload themselves where the
-platform gives nothing to reuse, as in encrypted Matrix rooms).
+The first send of a file goes alone; the others wait for it, then reuse what
+it cached (or upload themselves where the platform gives nothing to reuse,
+as in encrypted Matrix rooms). When that first send fails (a 429, a 5xx, a
+stop), the next one waiting goes alone in its turn: a storm never turns
+into one upload per parent.
 """
 
 from __future__ import annotations
@@ -11,22 +13,36 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+MAX_OPEN = 10_000
+
 
 class UploadGate:
     def __init__(self) -> None:
-        self._first: dict[str, asyncio.Event] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+        # Files whose first send went through: everyone may go at once.
+        self._open: set[str] = set()
+
+    def is_open(self, key: str) -> bool:
+        return key in self._open
 
     @asynccontextmanager
     async def turn(self, key: str) -> AsyncIterator[None]:
-        running = self._first.get(key)
-        if running is not None:
-            await running.wait()
+        if key in self._open:
             yield
             return
-        done = asyncio.Event()
-        self._first[key] = done
+        lock = self._locks.setdefault(key, asyncio.Lock())
+        await lock.acquire()
+        if key in self._open:  # the one before went through while we waited
+            lock.release()
+            yield
+            return
         try:
             yield
         finally:
-            done.set()
-            del self._first[key]
+            lock.release()
+        # Only reached when the send went through (no exception).
+        if len(self._open) >= MAX_OPEN:
+            self._open.clear()
+        self._open.add(key)
+        if not lock.locked():
+            self._locks.pop(key, None)
