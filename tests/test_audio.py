@@ -28,19 +28,15 @@ _SPEECH = (
 )
 
 
-def _find_samples() -> Path | None:
+def _find_samples() -> Path:
+    """The class recordings kept with the tests (a copy of the shared samples),
+    or another folder named by $PETITES_VOIX_SAMPLES."""
     env = os.environ.get("PETITES_VOIX_SAMPLES")
-    if env:
-        return Path(env)
-    for parent in Path(__file__).resolve().parents:
-        candidate = parent / "shared" / "samples"
-        if candidate.is_dir():
-            return candidate
-    return None
+    return Path(env) if env else Path(__file__).resolve().parent / "samples"
 
 
 SAMPLES = _find_samples()
-needs_samples = pytest.mark.skipif(SAMPLES is None, reason="shared/samples not found")
+needs_samples = pytest.mark.skipif(not SAMPLES.is_dir(), reason="no sample folder")
 
 
 def sample(name: str) -> Path:

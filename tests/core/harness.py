@@ -17,8 +17,8 @@ from bot.clock import ManualClock
 from bot.config import DeliverySettings, ScheduleSettings, Settings
 from bot.ports import Attachment, ChatRef, MediaMessage, Sender, TextMessage
 
-SAMPLES = Path(__file__).resolve().parents[2].parent / "shared" / "samples"
-REPO_SAMPLES = Path(__file__).resolve().parents[2] / "bot" / "demo_samples"
+# The teachers' recordings and broken files, kept with the tests.
+SAMPLES = Path(__file__).resolve().parents[1] / "samples"
 
 GROUP = "-100500"
 CODE_LINE = re.compile(r"^[A-Za-z0-9_-]{20,64}$", re.M)
@@ -27,10 +27,10 @@ MORNING = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 
 
 def sample(name: str) -> Path:
-    for folder in (SAMPLES, REPO_SAMPLES):
-        if (folder / name).exists():
-            return folder / name
-    raise FileNotFoundError(name)
+    path = SAMPLES / name
+    if not path.exists():
+        raise FileNotFoundError(path)
+    return path
 
 
 def settings_for(data_dir: Path, **schedule: object) -> Settings:
