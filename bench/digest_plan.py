@@ -169,6 +169,12 @@ def build(path: Path, scale: float) -> dict[str, int]:
 
 
 def _peak_mb() -> float:
+    """Peak RSS of this process. VmHWM, not ru_maxrss: Linux carries
+    ru_maxrss across exec, so a child spawned by a big parent (make bench
+    runs Synapse before this) would report the parent's peak."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 

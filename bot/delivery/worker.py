@@ -15,17 +15,15 @@ from typing import Any
 
 from bot.aio import nap
 from bot.config import DeliverySettings
+from bot.delivery.failures import FailurePolicy, OutboxEntry
 from bot.delivery.pacing import Pacer
 from bot.delivery.uploads import UploadGate
 from bot.digests.sender import DigestSender
 from bot.ports import (
     ChatAdapter,
-    DeliveryError,
     OutboundAudio,
     OutboundMessage,
-    PermanentFailure,
     RateLimited,
-    RecipientGone,
 )
 from bot.service.context import Context
 from storage.records import Delivery, Recording
@@ -35,10 +33,6 @@ log = logging.getLogger("petites_voix.delivery")
 BATCH = 200
 IN_FLIGHT = 16
 IDLE_WAIT_S = 5.0
-
-
-def backoff(attempts: int) -> timedelta:
-    return timedelta(seconds=min(3600, 5 * 2**attempts))
 
 
 class DeliveryWorker:
@@ -52,7 +46,8 @@ class DeliveryWorker:
         self.wake = ctx.wake.delivery.setdefault(self.platform, asyncio.Event())
         self._in_flight: dict[tuple[str, int], asyncio.Task[None]] = {}
         self._slots = asyncio.Semaphore(IN_FLIGHT)
-        self.digests = DigestSender(ctx, adapter, self.pacer, self.gate, settings)
+        self.failures = FailurePolicy(ctx, self.platform, self.pacer, settings.max_attempts)
+        self.digests = DigestSender(ctx, adapter, self.gate, self.failures)
         self._last_noted: datetime | None = None
 
     async def run(self, stopping: asyncio.Event, drain_timeout: float = 20.0) -> None:
@@ -174,44 +169,27 @@ class DeliveryWorker:
                         await repos.media_cache.put(sha, self.platform, ref, now)
             await repos.deliveries.mark_sent(delivery.id, receipt.message_id, now)
             await self._note_sent(now)
-        except RateLimited as exc:
-            if exc.chat_id:
-                self.pacer.pause_chat(exc.chat_id, exc.retry_after)
-            else:
-                self.pacer.pause_all(exc.retry_after)
-            retry = self.ctx.clock.now() + timedelta(seconds=exc.retry_after)
-            await repos.deliveries.retry_later(delivery.id, retry, exc.reason, count_attempt=False)
-            self.wake.set()
-        except RecipientGone as exc:
-            await repos.adapter_status.error(self.platform, exc.reason, self.ctx.clock.now())
-            await repos.deliveries.mark_failed(delivery.id, exc.reason)
-            await repos.families.suspend_guardian(delivery.guardian_id, exc.reason)
-            await repos.deliveries.fail_open_of_guardian(delivery.guardian_id, exc.reason)
-            await repos.digests.fail_open_of_guardian(delivery.guardian_id, exc.reason)
-            log.info("a guardian can no longer be reached (%s)", exc.reason)
-        except PermanentFailure as exc:
-            await repos.adapter_status.error(self.platform, exc.reason, self.ctx.clock.now())
-            await repos.deliveries.mark_failed(delivery.id, exc.reason)
-        except (DeliveryError, OSError, TimeoutError) as exc:
-            await self._retry_or_fail(delivery, getattr(exc, "reason", type(exc).__name__))
         except Exception as exc:
-            log.exception("unexpected error while delivering")
-            await self._retry_or_fail(delivery, type(exc).__name__)
+            await self.failures.settle(exc, self._entry(delivery))
+            if isinstance(exc, RateLimited):
+                self.wake.set()
+
+    def _entry(self, delivery: Delivery) -> OutboxEntry:
+        deliveries = self.ctx.repos.deliveries
+
+        async def retry_later(when: datetime, reason: str, count: bool) -> None:
+            await deliveries.retry_later(delivery.id, when, reason, count_attempt=count)
+
+        async def mark_failed(reason: str) -> None:
+            await deliveries.mark_failed(delivery.id, reason)
+
+        return OutboxEntry(delivery.guardian_id, delivery.attempts, retry_later, mark_failed)
 
     async def _note_sent(self, now: datetime) -> None:
         # At most one write a minute: the operator's status, not a hot path.
         if self._last_noted is None or now - self._last_noted > timedelta(minutes=1):
             self._last_noted = now
             await self.ctx.repos.adapter_status.sent(self.platform, now)
-
-    async def _retry_or_fail(self, delivery: Delivery, reason: str) -> None:
-        await self.ctx.repos.adapter_status.error(self.platform, reason, self.ctx.clock.now())
-        attempts = delivery.attempts + 1
-        if attempts >= self.settings.max_attempts:
-            await self.ctx.repos.deliveries.mark_failed(delivery.id, reason)
-            return
-        retry = self.ctx.clock.now() + backoff(attempts)
-        await self.ctx.repos.deliveries.retry_later(delivery.id, retry, reason, count_attempt=True)
 
     async def audio_of(self, rec: Recording) -> OutboundAudio:
         assert rec.voice_sha and rec.compat_sha and rec.compat_mime

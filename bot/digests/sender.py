@@ -9,38 +9,24 @@ a stop in the middle resumes after the last message the platform accepted.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
-import tempfile
-from datetime import timedelta
-from pathlib import Path
+from datetime import datetime
 
-from bot.audio import AudioRejected
-from bot.config import DeliverySettings
-from bot.delivery.pacing import Pacer
+from bot.delivery.failures import FailurePolicy, OutboxEntry
 from bot.delivery.uploads import UploadGate
 from bot.digests.compose import MAX_SEPARATE, digest_text
 from bot.ports import (
     ChatAdapter,
-    DeliveryError,
     MediaFile,
     OutboundAudio,
     OutboundMessage,
-    PermanentFailure,
-    RateLimited,
     Receipt,
-    RecipientGone,
 )
 from bot.service.context import Context
+from bot.service.mixing import compiled
 from storage.records import Digest, DigestItem, Mix
 
 log = logging.getLogger("petites_voix.digests")
-
-GAP_S = 1.0  # silence between two clips of a compiled recording
-
-
-def backoff(attempts: int) -> timedelta:
-    return timedelta(seconds=min(3600, 5 * 2**attempts))
 
 
 class DigestSender:
@@ -48,17 +34,14 @@ class DigestSender:
         self,
         ctx: Context,
         adapter: ChatAdapter,
-        pacer: Pacer,
         gate: UploadGate,
-        settings: DeliverySettings,
+        failures: FailurePolicy,
     ) -> None:
         self.ctx = ctx
         self.adapter = adapter
         self.platform = adapter.platform
-        self.pacer = pacer
         self.gate = gate
-        self.settings = settings
-        self._building: dict[str, asyncio.Lock] = {}
+        self.failures = failures
 
     async def send(self, digest: Digest) -> None:
         repos = self.ctx.repos
@@ -68,39 +51,19 @@ class DigestSender:
         assert current is not None
         try:
             await self._send_steps(current)
-        except RateLimited as exc:
-            if exc.chat_id:
-                self.pacer.pause_chat(exc.chat_id, exc.retry_after)
-            else:
-                self.pacer.pause_all(exc.retry_after)
-            retry = self.ctx.clock.now() + timedelta(seconds=exc.retry_after)
-            await repos.digests.retry_later(digest.id, retry, exc.reason, count_attempt=False)
-        except RecipientGone as exc:
-            await repos.adapter_status.error(self.platform, exc.reason, self.ctx.clock.now())
-            await repos.digests.mark_failed(digest.id, exc.reason)
-            await repos.families.suspend_guardian(digest.guardian_id, exc.reason)
-            await repos.deliveries.fail_open_of_guardian(digest.guardian_id, exc.reason)
-            await repos.digests.fail_open_of_guardian(digest.guardian_id, exc.reason)
-            log.info("a guardian can no longer be reached (%s)", exc.reason)
-        except PermanentFailure as exc:
-            await repos.adapter_status.error(self.platform, exc.reason, self.ctx.clock.now())
-            await repos.digests.mark_failed(digest.id, exc.reason)
-        except AudioRejected as exc:
-            await self._retry_or_fail(current, f"mix_{exc.code}")
-        except (DeliveryError, OSError, TimeoutError) as exc:
-            await self._retry_or_fail(current, getattr(exc, "reason", type(exc).__name__))
         except Exception as exc:
-            log.exception("unexpected error while sending a digest")
-            await self._retry_or_fail(current, type(exc).__name__)
+            await self.failures.settle(exc, self._entry(current))
 
-    async def _retry_or_fail(self, digest: Digest, reason: str) -> None:
-        await self.ctx.repos.adapter_status.error(self.platform, reason, self.ctx.clock.now())
-        attempts = digest.attempts + 1
-        if attempts >= self.settings.max_attempts:
-            await self.ctx.repos.digests.mark_failed(digest.id, reason)
-            return
-        retry = self.ctx.clock.now() + backoff(attempts)
-        await self.ctx.repos.digests.retry_later(digest.id, retry, reason, count_attempt=True)
+    def _entry(self, digest: Digest) -> OutboxEntry:
+        digests = self.ctx.repos.digests
+
+        async def retry_later(when: datetime, reason: str, count: bool) -> None:
+            await digests.retry_later(digest.id, when, reason, count_attempt=count)
+
+        async def mark_failed(reason: str) -> None:
+            await digests.mark_failed(digest.id, reason)
+
+        return OutboxEntry(digest.guardian_id, digest.attempts, retry_later, mark_failed)
 
     async def _send_steps(self, digest: Digest) -> None:
         repos = self.ctx.repos
@@ -108,13 +71,13 @@ class DigestSender:
         live = [i for i in items if i.live]
         mix: Mix | None = None
         if digest.mix_key is not None:
-            mix = await repos.digests.get_mix(digest.mix_key)
+            mix = await repos.mixes.get(digest.mix_key)
         if digest.steps_done == 0:
             if not live:
                 await repos.digests.mark_empty(digest.id)
                 return
-            if len(live) > MAX_SEPARATE and (mix is None or not self._mix_files_exist(mix)):
-                mix = await self._build_mix(live)
+            if len(live) > MAX_SEPARATE:
+                mix = await compiled(self.ctx, [i.voice_sha for i in live if i.voice_sha])
                 await repos.digests.set_mix(digest.id, mix.content_key)
             text = digest_text(digest.period_key, live, mix.duration_s if mix else None)
             limit = self.adapter.capabilities.max_text_length
@@ -143,11 +106,11 @@ class DigestSender:
         await repos.adapter_status.sent(self.platform, self.ctx.clock.now())
 
     async def _send(self, message: OutboundMessage) -> Receipt:
-        chat = message.chat_id
-        wait = max(self.pacer.chat_ready_in(chat), self.pacer.global_ready_in())
+        chat, pacer = message.chat_id, self.failures.pacer
+        wait = max(pacer.chat_ready_in(chat), pacer.global_ready_in())
         if wait > 0:
             await asyncio.sleep(wait)
-        self.pacer.take(chat)
+        pacer.take(chat)
         return await self.adapter.send(message)
 
     async def _send_audio(self, digest: Digest, key: str, audio: OutboundAudio) -> str:
@@ -199,30 +162,6 @@ class DigestSender:
             title=title,
             waveform=mix.waveform,
         )
-
-    def _mix_files_exist(self, mix: Mix) -> bool:
-        return self.ctx.media.exists(mix.voice_sha) and self.ctx.media.exists(mix.compat_sha)
-
-    async def _build_mix(self, items: list[DigestItem]) -> Mix:
-        """The period's recordings as one, in album order; built once per
-        content, however many families receive it."""
-        shas = [i.voice_sha for i in items if i.voice_sha]
-        key = hashlib.sha256(("|".join(shas) + f"|gap={GAP_S}").encode()).hexdigest()
-        lock = self._building.setdefault(key, asyncio.Lock())
-        async with lock:
-            known = await self.ctx.repos.digests.get_mix(key)
-            if known is not None and self._mix_files_exist(known):
-                return known
-            with tempfile.TemporaryDirectory(prefix="pv-digest-") as tmp:
-                built = await self.ctx.pipeline.concatenate(
-                    [self.ctx.media.path(s) for s in shas], Path(tmp), gap_s=GAP_S
-                )
-                voice = self.ctx.media.put_file(built.voice_path)
-                compat = self.ctx.media.put_file(built.compat_path)
-            mix = Mix(key, voice, compat, built.compat_mime, built.duration_s, built.waveform)
-            await self.ctx.repos.digests.put_mix(mix, self.ctx.clock.now())
-        self._building.pop(key, None)
-        return mix
 
 
 def _with_ref(file: MediaFile, ref: str | None) -> MediaFile:

@@ -70,6 +70,8 @@ class Context:
     adapters: Mapping[str, ChatAdapter]
     wake: Wakeups = field(default_factory=Wakeups)
     pacing: ReplyPacing = field(default_factory=ReplyPacing)
+    # One build at a time per compiled recording (bot/service/mixing.py).
+    mix_locks: dict[str, asyncio.Lock] = field(default_factory=dict)
 
     async def say(
         self,

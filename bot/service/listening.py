@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import tempfile
-from pathlib import Path
 
 from bot.audio import AudioRejected
 from bot.ports import Activity, OutboundAudio, OutboundMessage
 from bot.service.context import Context
+from bot.service.mixing import compiled
 from storage.records import Album, Guardian
-from storage.repos.albums import AlbumMix
 
 log = logging.getLogger("petites_voix.listening")
 
@@ -50,28 +47,14 @@ class Listening:
             await adapter.show_activity(chat, Activity.UPLOADING_VOICE)
         except Exception as exc:
             log.debug("chat action failed: %s", type(exc).__name__)
-        shas = [r.voice_sha for r in recordings if r.voice_sha]
-        key = hashlib.sha256("|".join(shas).encode()).hexdigest()
-        mix = await repos.albums.mix(album.id)
-        if mix is None or mix.content_key != key or not self.ctx.media.exists(mix.voice_sha):
-            try:
-                with tempfile.TemporaryDirectory(prefix="pv-album-") as tmp:
-                    built = await self.ctx.pipeline.concatenate(
-                        [self.ctx.media.path(s) for s in shas], Path(tmp), gap_s=GAP_S
-                    )
-                    mix = AlbumMix(
-                        content_key=key,
-                        voice_sha=self.ctx.media.put_file(built.voice_path),
-                        compat_sha=self.ctx.media.put_file(built.compat_path),
-                        compat_mime=built.compat_mime,
-                        duration_s=built.duration_s,
-                        waveform=built.waveform,
-                    )
-            except AudioRejected as exc:
-                log.warning("album mix failed: %s", exc.code)
-                await self.ctx.say(platform, chat, "Désolé, je n'arrive pas à assembler l'album.")
-                return
-            await repos.albums.save_mix(album.id, mix)
+        try:
+            mix = await compiled(
+                self.ctx, [r.voice_sha for r in recordings if r.voice_sha], gap_s=GAP_S
+            )
+        except AudioRejected as exc:
+            log.warning("album mix failed: %s", exc.code)
+            await self.ctx.say(platform, chat, "Désolé, je n'arrive pas à assembler l'album.")
+            return
         audio = OutboundAudio(
             voice=await self.ctx.media_file(platform, mix.voice_sha, "audio/ogg", "voice"),
             compat=await self.ctx.media_file(platform, mix.compat_sha, mix.compat_mime, "compat"),

@@ -44,6 +44,7 @@ class Retention:
             now, self.ctx.settings.retention, self.ctx.settings.schedule.timezone
         )
         shas = await repos.recordings.delete_created_before(cutoff)
+        shas |= await repos.mixes.delete_created_before(cutoff)
         removed_files = 0
         for sha in shas:
             if not await repos.recordings.file_in_use(sha):

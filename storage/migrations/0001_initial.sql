@@ -188,13 +188,3 @@ CREATE TABLE code_attempts (
 );
 CREATE INDEX code_attempts_chat ON code_attempts (platform, chat_id, at);
 
--- A whole album as one recording (/ecouter), rebuilt when its content changes.
-CREATE TABLE album_mixes (
-    album_id     INTEGER PRIMARY KEY REFERENCES albums(id) ON DELETE CASCADE,
-    content_key  TEXT NOT NULL,          -- hash of the recordings it was built from
-    voice_sha    TEXT NOT NULL,
-    compat_sha   TEXT NOT NULL,
-    compat_mime  TEXT NOT NULL,
-    duration_s   REAL NOT NULL,
-    waveform     TEXT NOT NULL
-);

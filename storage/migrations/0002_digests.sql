@@ -20,7 +20,7 @@ CREATE TABLE digests (
     last_error    TEXT,
     steps_done    INTEGER NOT NULL DEFAULT 0,  -- messages of this digest already sent
     message_ids   TEXT NOT NULL DEFAULT '',    -- platform ids of those messages, space-separated
-    mix_key       TEXT,                   -- the compiled recording (digest_mixes), if any
+    mix_key       TEXT,                   -- the compiled recording (mixes), if any
     sent_at       TEXT,
     created_at    TEXT NOT NULL,
     UNIQUE (guardian_id, period_key)
@@ -33,9 +33,10 @@ CREATE INDEX deliveries_of_digest ON deliveries (digest_id);
 CREATE INDEX deliveries_waiting_digest ON deliveries (guardian_id, created_at)
     WHERE state = 'digest' AND digest_id IS NULL;
 
--- Compiled recordings of a period, built once per content (many families
--- share the same list), then uploaded once per platform like any file.
-CREATE TABLE digest_mixes (
+-- Compiled recordings (a digest's period, a whole album for /ecouter), built
+-- once per content (many families share the same list), then uploaded once
+-- per platform like any file.
+CREATE TABLE mixes (
     content_key  TEXT PRIMARY KEY,       -- hash of the voice files, in order
     voice_sha    TEXT NOT NULL,
     compat_sha   TEXT NOT NULL,

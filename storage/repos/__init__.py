@@ -12,6 +12,7 @@ from storage.repos.deliveries import DeliveryRepo, MediaCacheRepo
 from storage.repos.digests import DigestRepo
 from storage.repos.families import FamilyRepo
 from storage.repos.invitations import InvitationRepo
+from storage.repos.mixes import MixRepo
 from storage.repos.recordings import RecordingRepo
 from storage.repos.schools import SchoolRepo
 from storage.repos.staff import StaffRepo
@@ -25,6 +26,7 @@ __all__ = [
     "FamilyRepo",
     "InvitationRepo",
     "MediaCacheRepo",
+    "MixRepo",
     "RecordingRepo",
     "Repositories",
     "SchoolRepo",
@@ -46,6 +48,7 @@ class Repositories:
     media_cache: MediaCacheRepo
     audit: AuditRepo
     adapter_status: AdapterStatusRepo
+    mixes: MixRepo
 
     @classmethod
     def over(cls, db: Database) -> Repositories:
@@ -62,4 +65,5 @@ class Repositories:
             media_cache=MediaCacheRepo(db),
             audit=AuditRepo(db),
             adapter_status=AdapterStatusRepo(db),
+            mixes=MixRepo(db),
         )

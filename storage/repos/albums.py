@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
 from datetime import datetime
 
 from storage.db import Database, Row
@@ -12,18 +10,6 @@ _ALBUM = "SELECT id, class_id, position, title, is_current FROM albums"
 
 def _album(r: Row) -> Album:
     return Album(r["id"], r["class_id"], r["position"], r["title"], bool(r["is_current"]))
-
-
-@dataclass(frozen=True)
-class AlbumMix:
-    """A whole album as one recording, and what it was built from."""
-
-    content_key: str
-    voice_sha: str
-    compat_sha: str
-    compat_mime: str
-    duration_s: float
-    waveform: tuple[int, ...]
 
 
 class AlbumRepo:
@@ -79,30 +65,3 @@ class AlbumRepo:
             f"{_ALBUM} WHERE class_id = $1 AND position = $2", class_id, position
         )
         return None if row is None else _album(row)
-
-    async def mix(self, album_id: int) -> AlbumMix | None:
-        row = await self.db.fetchrow(
-            "SELECT content_key, voice_sha, compat_sha, compat_mime, duration_s, waveform "
-            "FROM album_mixes WHERE album_id = $1",
-            album_id,
-        )
-        if row is None:
-            return None
-        return AlbumMix(row[0], row[1], row[2], row[3], float(row[4]), tuple(json.loads(row[5])))
-
-    async def save_mix(self, album_id: int, mix: AlbumMix) -> None:
-        await self.db.execute(
-            """INSERT INTO album_mixes (album_id, content_key, voice_sha, compat_sha,
-                 compat_mime, duration_s, waveform) VALUES ($1, $2, $3, $4, $5, $6, $7)
-               ON CONFLICT (album_id) DO UPDATE SET content_key = excluded.content_key,
-                 voice_sha = excluded.voice_sha, compat_sha = excluded.compat_sha,
-                 compat_mime = excluded.compat_mime, duration_s = excluded.duration_s,
-                 waveform = excluded.waveform""",
-            album_id,
-            mix.content_key,
-            mix.voice_sha,
-            mix.compat_sha,
-            mix.compat_mime,
-            mix.duration_s,
-            json.dumps(list(mix.waveform)),
-        )

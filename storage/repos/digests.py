@@ -11,7 +11,7 @@ import json
 from datetime import datetime
 
 from storage.db import Database, Executor, Row
-from storage.records import Digest, DigestItem, Mix, from_db_time, to_db_time
+from storage.records import Digest, DigestItem, from_db_time, to_db_time
 
 _DIGEST = """SELECT id, guardian_id, period_key, platform, chat_id, state, due_at, next_try_at,
                     attempts, steps_done, mix_key FROM digests"""
@@ -310,34 +310,6 @@ class DigestRepo:
     async def counts_by_state(self) -> dict[str, int]:
         rows = await self.db.fetch("SELECT state, COUNT(*) FROM digests GROUP BY state")
         return {r[0]: int(r[1]) for r in rows}
-
-    # -- compiled recordings ----------------------------------------------
-
-    async def get_mix(self, content_key: str) -> Mix | None:
-        r = await self.db.fetchrow(
-            "SELECT content_key, voice_sha, compat_sha, compat_mime, duration_s, waveform "
-            "FROM digest_mixes WHERE content_key = $1",
-            content_key,
-        )
-        if r is None:
-            return None
-        return Mix(r[0], r[1], r[2], r[3], float(r[4]), tuple(json.loads(r[5])))
-
-    async def put_mix(self, mix: Mix, now: datetime) -> None:
-        await self.db.execute(
-            """INSERT INTO digest_mixes (content_key, voice_sha, compat_sha, compat_mime,
-                 duration_s, waveform, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)
-               ON CONFLICT (content_key) DO UPDATE SET voice_sha = excluded.voice_sha,
-                 compat_sha = excluded.compat_sha, compat_mime = excluded.compat_mime,
-                 duration_s = excluded.duration_s, waveform = excluded.waveform""",
-            mix.content_key,
-            mix.voice_sha,
-            mix.compat_sha,
-            mix.compat_mime,
-            mix.duration_s,
-            json.dumps(list(mix.waveform)),
-            to_db_time(now),
-        )
 
 
 async def _fail(tx: Executor, where: str, reason: str, arg: int) -> int:

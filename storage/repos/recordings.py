@@ -274,24 +274,14 @@ class RecordingRepo:
                    WHERE created_at < $1""",
                 to_db_time(cutoff),
             )
-            mixes = await tx.fetch(
-                """SELECT voice_sha, compat_sha FROM album_mixes WHERE album_id IN
-                   (SELECT album_id FROM recordings WHERE created_at < $1)""",
-                to_db_time(cutoff),
-            )
-            await tx.execute(
-                """DELETE FROM album_mixes WHERE album_id IN
-                   (SELECT album_id FROM recordings WHERE created_at < $1)""",
-                to_db_time(cutoff),
-            )
             await tx.execute("DELETE FROM recordings WHERE created_at < $1", to_db_time(cutoff))
-        return {sha for row in [*rows, *mixes] for sha in row if sha}
+        return {sha for row in rows for sha in row if sha}
 
     async def file_in_use(self, sha: str) -> bool:
         found = await self.db.fetchval(
             """SELECT 1 FROM recordings WHERE original_sha = $1 OR voice_sha = $1
                  OR compat_sha = $1
-               UNION SELECT 1 FROM album_mixes WHERE voice_sha = $1 OR compat_sha = $1""",
+               UNION SELECT 1 FROM mixes WHERE voice_sha = $1 OR compat_sha = $1""",
             sha,
         )
         return found is not None

@@ -144,7 +144,7 @@ async def test_compiled_recording_is_built_and_uploaded_once_for_all_families(
         assert audio_titles(stage, parent) == ["Résumé : 4 enregistrements"]
         [text] = digest_texts(stage, parent)
         assert "4 nouveaux enregistrements" in text and "• Quatre (4 s)" in text
-    mixes = await stage.svc.ctx.repos.db.fetchval("SELECT COUNT(*) FROM digest_mixes")
+    mixes = await stage.svc.ctx.repos.db.fetchval("SELECT COUNT(*) FROM mixes")
     assert mixes == 1
     assert len([s for s in stage.adapter.audio_to_any() if s.uploaded]) == 1
 

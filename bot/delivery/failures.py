@@ -1,0 +1,78 @@
+"""What a failed send means for the outbox, the same for a recording's
+delivery and for a digest: wait out a 429, give up on a parent who is gone,
+retry the rest with backoff."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from bot.audio import AudioRejected
+from bot.delivery.pacing import Pacer
+from bot.ports import DeliveryError, PermanentFailure, RateLimited, RecipientGone
+from bot.service.context import Context
+
+log = logging.getLogger("petites_voix.delivery")
+
+
+def backoff(attempts: int) -> timedelta:
+    return timedelta(seconds=min(3600, 5 * 2**attempts))
+
+
+@dataclass(frozen=True)
+class OutboxEntry:
+    """One delivery or digest, as the failure policy sees it."""
+
+    guardian_id: int
+    attempts: int
+    # (when, reason, count the attempt)
+    retry_later: Callable[[datetime, str, bool], Awaitable[None]]
+    mark_failed: Callable[[str], Awaitable[None]]
+
+
+class FailurePolicy:
+    def __init__(self, ctx: Context, platform: str, pacer: Pacer, max_attempts: int) -> None:
+        self.ctx = ctx
+        self.platform = platform
+        self.pacer = pacer
+        self.max_attempts = max_attempts
+
+    async def settle(self, exc: Exception, entry: OutboxEntry) -> None:
+        repos, now = self.ctx.repos, self.ctx.clock.now()
+        match exc:
+            case RateLimited():
+                if exc.chat_id:
+                    self.pacer.pause_chat(exc.chat_id, exc.retry_after)
+                else:
+                    self.pacer.pause_all(exc.retry_after)
+                await entry.retry_later(now + timedelta(seconds=exc.retry_after), exc.reason, False)
+            case RecipientGone():
+                await repos.adapter_status.error(self.platform, exc.reason, now)
+                await entry.mark_failed(exc.reason)
+                await repos.families.suspend_guardian(entry.guardian_id, exc.reason)
+                await repos.deliveries.fail_open_of_guardian(entry.guardian_id, exc.reason)
+                await repos.digests.fail_open_of_guardian(entry.guardian_id, exc.reason)
+                log.info("a guardian can no longer be reached (%s)", exc.reason)
+            case PermanentFailure():
+                await repos.adapter_status.error(self.platform, exc.reason, now)
+                await entry.mark_failed(exc.reason)
+            case AudioRejected():
+                await self._retry_or_fail(entry, f"mix_{exc.code}")
+            case DeliveryError():
+                await self._retry_or_fail(entry, exc.reason)
+            case OSError() | TimeoutError():
+                await self._retry_or_fail(entry, type(exc).__name__)
+            case _:
+                log.error("unexpected error while sending", exc_info=exc)
+                await self._retry_or_fail(entry, type(exc).__name__)
+
+    async def _retry_or_fail(self, entry: OutboxEntry, reason: str) -> None:
+        now = self.ctx.clock.now()
+        await self.ctx.repos.adapter_status.error(self.platform, reason, now)
+        attempts = entry.attempts + 1
+        if attempts >= self.max_attempts:
+            await entry.mark_failed(reason)
+        else:
+            await entry.retry_later(now + backoff(attempts), reason, True)

@@ -1,0 +1,40 @@
+"""Several prepared recordings as one: a digest's period, a whole album.
+
+Built once per content (the hash of its parts, in order), whoever asks and
+however many families receive it; concurrent askers wait for one build.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import tempfile
+from pathlib import Path
+
+from bot.service.context import Context
+from storage.records import Mix
+
+GAP_S = 1.0  # silence between two clips
+
+
+async def compiled(ctx: Context, voice_shas: list[str], gap_s: float = GAP_S) -> Mix:
+    """The recordings as one; raises AudioRejected if a part cannot be read."""
+    key = hashlib.sha256(("|".join(voice_shas) + f"|gap={gap_s}").encode()).hexdigest()
+    lock = ctx.mix_locks.setdefault(key, asyncio.Lock())
+    try:
+        async with lock:
+            known = await ctx.repos.mixes.get(key)
+            if known and ctx.media.exists(known.voice_sha) and ctx.media.exists(known.compat_sha):
+                return known
+            with tempfile.TemporaryDirectory(prefix="pv-mix-") as tmp:
+                built = await ctx.pipeline.concatenate(
+                    [ctx.media.path(s) for s in voice_shas], Path(tmp), gap_s=gap_s
+                )
+                voice = ctx.media.put_file(built.voice_path)
+                compat = ctx.media.put_file(built.compat_path)
+            mix = Mix(key, voice, compat, built.compat_mime, built.duration_s, built.waveform)
+            await ctx.repos.mixes.put(mix, ctx.clock.now())
+            return mix
+    finally:
+        if not lock.locked():
+            ctx.mix_locks.pop(key, None)
