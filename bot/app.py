@@ -8,12 +8,13 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from bot.aio import nap
 from bot.audio import AudioLimits, AudioPipeline
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.delivery.worker import DeliveryWorker
 from bot.digests import Digests
-from bot.ports import ChatAdapter
+from bot.ports import ChatAdapter, DeliveryError, PermanentFailure, RecipientGone
 from bot.service.context import Context
 from bot.service.dispatcher import Dispatcher
 from bot.service.filing import Filing
@@ -24,6 +25,10 @@ from storage.media import MediaStore
 from storage.repos import Repositories
 
 log = logging.getLogger("petites_voix")
+
+
+class StartupError(Exception):
+    """The service cannot start; the message is one French line."""
 
 
 async def open_context(
@@ -86,14 +91,41 @@ class Service:
         if resumed:
             log.info("resuming %d recording(s) interrupted by the last stop", resumed)
         for adapter in self.ctx.adapters.values():
-            await adapter.connect(self.dispatcher.sink_for(adapter))
-            log.info("%s adapter connected", adapter.platform)
+            await self._connect(adapter)
+            if self.stopping.is_set():
+                return
         self._loops.append(asyncio.create_task(self.publisher.run(self.stopping)))
         self._loops.append(asyncio.create_task(Retention(self.ctx).run(self.stopping)))
         for worker in self.workers:
             self._loops.append(asyncio.create_task(worker.run(self.stopping, self.drain_timeout)))
         # Plans what fell due while stopped, then wakes the planner every minute.
         await self.digests.start()
+
+    async def _connect(self, adapter: ChatAdapter) -> None:
+        """Connect, waiting for a platform that is down (a restart at 3 am must
+        not give up because the network is not there yet); refused
+        credentials stop the start with one clear line."""
+        delay = 1.0
+        while not self.stopping.is_set():
+            try:
+                await adapter.connect(self.dispatcher.sink_for(adapter))
+            except (PermanentFailure, RecipientGone) as exc:
+                raise StartupError(
+                    f"{adapter.platform} refuse la connexion ({exc.reason}) : vérifiez le jeton "
+                    "ou le mot de passe dans la configuration"
+                ) from exc
+            except (DeliveryError, OSError, TimeoutError) as exc:
+                log.warning(
+                    "%s unreachable (%s); trying again in %.0f s",
+                    adapter.platform,
+                    getattr(exc, "reason", type(exc).__name__),
+                    delay,
+                )
+                await nap(delay, self.stopping)
+                delay = min(delay * 2, 60.0)
+            else:
+                log.info("%s adapter connected", adapter.platform)
+                return
 
     async def stop(self) -> None:
         """Stop receiving, let sends under way finish, close. Loses nothing:

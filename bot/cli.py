@@ -133,7 +133,7 @@ def make_adapters(settings: Settings) -> dict[str, ChatAdapter]:
 
 
 async def run_service(settings: Settings) -> int:
-    from bot.app import Service
+    from bot.app import Service, StartupError
 
     adapters = make_adapters(settings)
     if not adapters:
@@ -141,11 +141,21 @@ async def run_service(settings: Settings) -> int:
     service = await Service.create(settings, adapters)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
+
+    def on_signal() -> None:
+        stop.set()
+        service.stopping.set()  # also ends a start still waiting for a platform
+
     for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+        loop.add_signal_handler(sig, on_signal)
     try:
-        await service.start()
-        log.info("Petites Voix is running (data in %s)", settings.data_dir)
+        try:
+            await service.start()
+        except StartupError as exc:
+            print(f"petites-voix: {exc}", file=sys.stderr)
+            return 2
+        if not stop.is_set():
+            log.info("Petites Voix is running (data in %s)", settings.data_dir)
         await stop.wait()
         log.info("stopping: finishing what is under way")
     finally:

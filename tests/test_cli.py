@@ -171,3 +171,30 @@ def test_run_without_any_platform_says_so(tmp_path: Path) -> None:
 def test_erase_family_needs_a_target(tmp_path: Path, config: Path) -> None:
     out = _run(tmp_path, "admin", "erase-family", "--json", "--config", str(config))
     assert out.returncode == 1 and "précisez" in out.stderr and out.stdout == ""
+
+
+def test_platform_down_at_start_is_waited_for_and_sigterm_stops(tmp_path: Path) -> None:
+    import signal
+    import socket
+    import time
+
+    with socket.socket() as s:  # a port where nothing listens
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    config = tmp_path / "pv.toml"
+    config.write_text(
+        f'[telegram]\ntoken = "1:AAA"\napi_url = "http://127.0.0.1:{port}"\n', encoding="utf-8"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot", "run", "--config", str(config)],
+        cwd=tmp_path,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    time.sleep(4)
+    assert proc.poll() is None  # still waiting for Telegram, not crashed
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0
+    assert "telegram unreachable" in err and "Traceback" not in err
+    assert "1:AAA" not in err

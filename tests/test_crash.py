@@ -262,6 +262,7 @@ grace_seconds = 0
             await until(
                 lambda n=n: sends_started(fake, n) or refused(fake, posted, n),
                 f"recording {n} going out (lost?)",
+                wait_s=60.0,
             )
             await asyncio.sleep(rng.uniform(0.0, 0.35))
             await service.kill()

@@ -18,11 +18,16 @@ from pathlib import Path
 
 from nio import AsyncClient, AsyncClientConfig, LoginResponse, WhoamiResponse
 
+from bot.ports import PermanentFailure
+
 log = logging.getLogger(__name__)
 
 
-class LoginFailed(RuntimeError):
-    pass
+class LoginFailed(PermanentFailure):
+    """The homeserver refused the bot's credentials: no retry will help."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__("login_refused", detail)
 
 
 @dataclass(frozen=True)
