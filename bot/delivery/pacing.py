@@ -34,6 +34,16 @@ class Pacer:
         if len(self._chat_ready) > 50_000:  # forget chats long past their interval
             self._chat_ready = {c: t for c, t in self._chat_ready.items() if t > now}
 
+    def reserve(self, chat_id: str) -> float:
+        """Book the next free global slot (and the chat's) at once; returns how
+        long to sleep before sending. Booking first, then sleeping, keeps
+        senders that wake together from sending together."""
+        now = self._now()
+        at = max(now, self._next_global, self._paused_until, self._chat_ready.get(chat_id, 0.0))
+        self._next_global = at + self._interval
+        self._chat_ready[chat_id] = at + self._per_chat
+        return at - now
+
     def pause_chat(self, chat_id: str, seconds: float) -> None:
         until = self._now() + seconds
         self._chat_ready[chat_id] = max(self._chat_ready.get(chat_id, 0.0), until)

@@ -26,18 +26,21 @@ class UploadGate:
         return key in self._open
 
     @asynccontextmanager
-    async def turn(self, key: str) -> AsyncIterator[None]:
+    async def turn(self, key: str) -> AsyncIterator[bool]:
+        """Yields whether this send had to wait for another one (its pacing
+        slot has then passed: the caller books a new one)."""
         if key in self._open:
-            yield
+            yield False
             return
         lock = self._locks.setdefault(key, asyncio.Lock())
+        waited = lock.locked()
         await lock.acquire()
         if key in self._open:  # the one before went through while we waited
             lock.release()
-            yield
+            yield True
             return
         try:
-            yield
+            yield waited
         finally:
             lock.release()
         # Only reached when the send went through (no exception).

@@ -154,7 +154,9 @@ class DeliveryWorker:
             await repos.deliveries.cancel_open_of_recording(delivery.recording_id)
             return
         try:
-            async with self.gate.turn(f"{self.platform}:{rec.voice_sha}"):
+            async with self.gate.turn(f"{self.platform}:{rec.voice_sha}") as waited:
+                if waited:  # released with others behind a first upload: pace again
+                    await asyncio.sleep(self.pacer.reserve(delivery.chat_id))
                 receipt = await self.adapter.send(
                     OutboundMessage(
                         chat_id=delivery.chat_id,

@@ -106,11 +106,7 @@ class DigestSender:
         await repos.adapter_status.sent(self.platform, self.ctx.clock.now())
 
     async def _send(self, message: OutboundMessage) -> Receipt:
-        chat, pacer = message.chat_id, self.failures.pacer
-        wait = max(pacer.chat_ready_in(chat), pacer.global_ready_in())
-        if wait > 0:
-            await asyncio.sleep(wait)
-        pacer.take(chat)
+        await asyncio.sleep(self.failures.pacer.reserve(message.chat_id))
         return await self.adapter.send(message)
 
     async def _send_audio(self, digest: Digest, key: str, audio: OutboundAudio) -> str:
