@@ -33,7 +33,7 @@ from adapters.telegram import TelegramAdapter
 from bot.app import Service
 from bot.config import settings_from_mapping
 from bot.ports import MediaFile, OutboundAudio, OutboundMessage, RateLimited
-from storage.repos.recordings import NewRecording, ProcessedFiles
+from tests.seeding import class_with_held_recording
 from tests.telegram_api import FakeTelegram, running_fake_api
 from tests.telegram_api.harness import Inbox
 
@@ -53,52 +53,6 @@ class Run:
 # --------------------------------------------------------------------------
 # The service: publisher, outbox, delivery workers
 # --------------------------------------------------------------------------
-
-
-async def _subscribe(service: Service, chats: int) -> int:
-    """A class with ``chats`` subscribed families; returns the class id."""
-    repos, now = service.ctx.repos, service.ctx.clock.now()
-    school = await repos.schools.ensure_school("École des Oliviers", now)
-    klass = await repos.schools.ensure_class(school.id, "Moyens", "4 16:30", now)
-    for i in range(chats):
-        name = f"Enfant{i}"
-        child, _ = await repos.families.ensure_child(klass.id, name, name.lower(), now)
-        chat = str(FIRST_CHAT + i)
-        guardian = await repos.families.upsert_guardian("telegram", chat, chat, now)
-        await repos.families.subscribe(guardian.id, child.id, klass.id, now)
-    return klass.id
-
-
-async def _prepared_recording(service: Service, class_id: int) -> int:
-    """A recording already prepared for phones, held until the run starts."""
-    ctx = service.ctx
-    repos, now = ctx.repos, ctx.clock.now()
-    album, _ = await repos.albums.make_current(
-        class_id, "Le loup qui voulait changer de couleur", "le loup", now
-    )
-    rec = await repos.recordings.create(
-        NewRecording(
-            album_id=album.id,
-            class_id=class_id,
-            title="Groupe 1",
-            platform="telegram",
-            source_chat_id="-4001",
-            source_message_id="1",
-            attachment_ref="unused",
-            attachment_kind="voice",
-            posted_by="telegram:501",
-            is_private=False,
-            private_child_id=None,
-            tagged_child_ids=(),
-        ),
-        now,
-    )
-    assert rec is not None
-    voice = ctx.media.put_bytes(b"OggS" + os.urandom(VOICE_BYTES - 4))
-    compat = ctx.media.put_bytes(os.urandom(VOICE_BYTES))
-    files = ProcessedFiles(voice, voice, compat, "audio/mpeg", 40.0, ())
-    assert await repos.recordings.set_processed(rec.id, files, "held", None)
-    return rec.id
 
 
 async def _sent_voices(fake: FakeTelegram) -> list[float]:
@@ -122,8 +76,12 @@ async def service_fan_out(chats: int) -> Run:
             adapter = TelegramAdapter(fake.token, fake.url, poll_timeout=1.0)
             service = await Service.create(settings, {"telegram": adapter})
             try:
-                class_id = await _subscribe(service, chats)
-                rec_id = await _prepared_recording(service, class_id)
+                rec_id = await class_with_held_recording(
+                    service.ctx,
+                    [str(FIRST_CHAT + i) for i in range(chats)],
+                    voice_bytes=VOICE_BYTES,
+                    duration_s=40.0,
+                )
                 await service.start()
                 repos = service.ctx.repos
                 start = time.monotonic()

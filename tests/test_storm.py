@@ -6,7 +6,6 @@ sleeps (no busy loop: its CPU time stays a small part of the wall time)."""
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -16,7 +15,7 @@ import pytest
 from adapters.telegram import TelegramAdapter
 from bot.app import Service
 from bot.config import settings_from_mapping
-from storage.repos.recordings import NewRecording, ProcessedFiles
+from tests.seeding import class_with_held_recording
 from tests.telegram_api import FakeTelegram, running_fake_api
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*retry_after.*:DeprecationWarning")
@@ -43,43 +42,6 @@ async def until(check: Callable[[], object], what: str, wait_s: float = 60.0) ->
         await asyncio.sleep(0.05)
 
 
-async def class_with_a_prepared_recording(service: Service) -> int:
-    """The parents subscribed and one recording ready, held until the test releases it."""
-    ctx = service.ctx
-    repos, now = ctx.repos, ctx.clock.now()
-    school = await repos.schools.ensure_school("École des Oliviers", now)
-    klass = await repos.schools.ensure_class(school.id, "Moyens", "4 16:30", now)
-    for parent in PARENTS:
-        name = f"Enfant{parent}"
-        child, _ = await repos.families.ensure_child(klass.id, name, name.lower(), now)
-        guardian = await repos.families.upsert_guardian("telegram", str(parent), str(parent), now)
-        await repos.families.subscribe(guardian.id, child.id, klass.id, now)
-    album, _ = await repos.albums.make_current(klass.id, "Le loup", "le loup", now)
-    rec = await repos.recordings.create(
-        NewRecording(
-            album_id=album.id,
-            class_id=klass.id,
-            title="Groupe 1",
-            platform="telegram",
-            source_chat_id="-4001",
-            source_message_id="1",
-            attachment_ref="unused",
-            attachment_kind="voice",
-            posted_by="telegram:501",
-            is_private=False,
-            private_child_id=None,
-            tagged_child_ids=(),
-        ),
-        now,
-    )
-    assert rec is not None
-    voice = ctx.media.put_bytes(b"OggS" + os.urandom(40_000))
-    compat = ctx.media.put_bytes(os.urandom(40_000))
-    files = ProcessedFiles(voice, voice, compat, "audio/mpeg", 10.0, ())
-    assert await repos.recordings.set_processed(rec.id, files, "held", None)
-    return rec.id
-
-
 def voices_to(fake: FakeTelegram, chat_id: int) -> int:
     return sum(1 for m in fake.messages_to(chat_id) if m.method in ("sendVoice", "sendAudio"))
 
@@ -100,7 +62,7 @@ async def test_storm_of_429_and_500_delivers_once_without_busy_loop(
     adapter = TelegramAdapter(fake.token, fake.url, poll_timeout=1.0)
     service = await Service.create(settings, {"telegram": adapter})
     try:
-        rec_id = await class_with_a_prepared_recording(service)
+        rec_id = await class_with_held_recording(service.ctx, [str(p) for p in PARENTS])
         await service.start()
         fake.fail_next(SERVER_ERRORS, 500, methods={"sendVoice"})
         fake.fail_next(RATE_LIMITS, 429, methods={"sendVoice"}, retry_after=RETRY_AFTER_S)
