@@ -43,6 +43,10 @@ class TeacherCommands:
             "aide": self.help,
         }
 
+    async def _reply(self, platform: str, msg: TextMessage, text: str) -> None:
+        """Answer in the channel, as a reply to what the teacher typed."""
+        await self.ctx.say(platform, msg.chat.chat_id, text, reply_to=msg.message_id)
+
     def _prefix(self, platform: str) -> str:
         return self.ctx.adapters[platform].capabilities.command_prefixes[0]
 
@@ -55,29 +59,26 @@ class TeacherCommands:
         channel = await self.ctx.repos.staff.channel_for_chat(platform, chat)
         if channel is None:
             if await self.ctx.repos.staff.teachers_of_user(platform, user):
-                await self.ctx.say(
+                await self._reply(
                     platform,
-                    chat,
+                    msg,
                     f"Ce groupe n'est pas encore le canal d'une classe : tapez d'abord "
                     f"{self._prefix(platform)}classe.",
-                    reply_to=msg.message_id,
                 )
             return
         if not await self.ctx.repos.staff.is_teacher_of(channel.class_id, platform, user):
-            await self.ctx.say(
+            await self._reply(
                 platform,
-                chat,
+                msg,
                 "Seuls les enseignants de la classe peuvent utiliser cette commande.",
-                reply_to=msg.message_id,
             )
             return
         handler = self.handlers.get(command.name)
         if handler is None:
-            await self.ctx.say(
+            await self._reply(
                 platform,
-                chat,
+                msg,
                 f"La commande {command.typed} s'utilise en conversation privée avec moi.",
-                reply_to=msg.message_id,
             )
             return
         klass = await self.ctx.repos.schools.get_class(channel.class_id)
@@ -88,11 +89,10 @@ class TeacherCommands:
         repos, chat = self.ctx.repos, msg.chat.chat_id
         teachers = await repos.staff.teachers_of_user(platform, msg.sender.user_id)
         if not teachers:
-            await self.ctx.say(
+            await self._reply(
                 platform,
-                chat,
+                msg,
                 "Seuls les enseignants invités peuvent faire de ce groupe le canal d'une classe.",
-                reply_to=msg.message_id,
             )
             return
         classes = [c for t in teachers if (c := await repos.schools.get_class(t.class_id))]
@@ -101,12 +101,11 @@ class TeacherCommands:
             classes = [c for c in classes if fold(c.name) == wanted] if wanted else classes
         if len(classes) != 1:
             names = ", ".join(c.name for c in classes)
-            await self.ctx.say(
+            await self._reply(
                 platform,
-                chat,
+                msg,
                 f"Vous avez plusieurs classes ({names}). Précisez : "
                 f"{self._prefix(platform)}classe NOM",
-                reply_to=msg.message_id,
             )
             return
         klass = classes[0]
@@ -146,9 +145,9 @@ class TeacherCommands:
             klass.id, title, fold(title), self.ctx.clock.now()
         )
         what = "nouvel album" if created else "album"
-        await self.ctx.say(
+        await self._reply(
             platform,
-            msg.chat.chat_id,
+            msg,
             f"C'est noté : {what} n°{album.position} « {album.title} ». Les prochains "
             f"enregistrements y seront rangés.",
         )
@@ -167,7 +166,6 @@ class TeacherCommands:
                 platform,
                 msg.chat.chat_id,
                 f"Donnez le prénom de l'enfant : {self._prefix(platform)}invitation Prénom",
-                reply_to=msg.message_id,
             )
             return
         now = self.ctx.clock.now()
@@ -193,22 +191,20 @@ class TeacherCommands:
         # The code goes to the teacher's private chat, never to the group.
         sent = await self.ctx.say(platform, teacher.chat_id, text)
         where = "en privé" if sent else "(échec de l'envoi en privé : écrivez-moi d'abord)"
-        await self.ctx.say(
+        await self._reply(
             platform,
-            msg.chat.chat_id,
+            msg,
             f"Invitation pour la famille de {child.first_name} envoyée {where}.",
-            reply_to=msg.message_id,
         )
 
     async def revoke(self, platform: str, msg: TextMessage, command: Command, klass: Class) -> None:
         name = tidy_name(command.args)
         child = await self.ctx.repos.families.find_child(klass.id, fold(name)) if name else None
         if child is None:
-            await self.ctx.say(
+            await self._reply(
                 platform,
-                msg.chat.chat_id,
+                msg,
                 f"Je ne trouve pas cet enfant. Écrivez : {self._prefix(platform)}revoquer Prénom",
-                reply_to=msg.message_id,
             )
             return
         now = self.ctx.clock.now()
@@ -220,9 +216,9 @@ class TeacherCommands:
             class_id=klass.id,
             detail=child.first_name,
         )
-        await self.ctx.say(
+        await self._reply(
             platform,
-            msg.chat.chat_id,
+            msg,
             f"{count} invitation(s) pour la famille de {child.first_name} annulée(s) : elles ne "
             "servent plus. Les parents déjà inscrits le restent.",
         )
@@ -251,7 +247,6 @@ class TeacherCommands:
             platform,
             msg.chat.chat_id,
             "Invitation de co-enseignant(e) envoyée en privé.",
-            reply_to=msg.message_id,
         )
 
     async def _teacher(self, platform: str, msg: TextMessage, klass: Class) -> Teacher:
@@ -268,9 +263,9 @@ class TeacherCommands:
 
         children = await self.ctx.repos.families.children_of_class(klass.id)
         if not children:
-            await self.ctx.say(
+            await self._reply(
                 platform,
-                msg.chat.chat_id,
+                msg,
                 f"Aucun enfant dans la classe pour l'instant : "
                 f"{self._prefix(platform)}invitation Prénom, ou l'import ONDE par l'école.",
             )
@@ -291,7 +286,6 @@ class TeacherCommands:
             platform,
             msg.chat.chat_id,
             "Invitations à imprimer envoyées en privé.",
-            reply_to=msg.message_id,
         )
 
     async def _target(self, platform: str, msg: TextMessage, klass: Class) -> int | None:
@@ -310,31 +304,29 @@ class TeacherCommands:
             )
             rec_id = latest.id if latest else None
         if rec_id is None:
-            await self.ctx.say(
+            await self._reply(
                 platform,
-                msg.chat.chat_id,
+                msg,
                 "Je ne trouve pas d'enregistrement à annuler. Répondez à l'enregistrement "
                 f"avec {self._prefix(platform)}annuler.",
-                reply_to=msg.message_id,
             )
             return
         text = await self.withdrawal.cancel(rec_id, f"{platform}:{msg.sender.user_id}")
-        await self.ctx.say(platform, msg.chat.chat_id, text, reply_to=msg.message_id)
+        await self._reply(platform, msg, text)
 
     async def withdraw(
         self, platform: str, msg: TextMessage, command: Command, klass: Class
     ) -> None:
         rec_id = await self._target(platform, msg, klass)
         if rec_id is None:
-            await self.ctx.say(
+            await self._reply(
                 platform,
-                msg.chat.chat_id,
+                msg,
                 f"Répondez à l'enregistrement à retirer avec {self._prefix(platform)}retirer.",
-                reply_to=msg.message_id,
             )
             return
         text = await self.withdrawal.withdraw(rec_id, f"{platform}:{msg.sender.user_id}")
-        await self.ctx.say(platform, msg.chat.chat_id, text, reply_to=msg.message_id)
+        await self._reply(platform, msg, text)
 
     async def weekly_digest(
         self, platform: str, msg: TextMessage, command: Command, klass: Class
@@ -343,12 +335,11 @@ class TeacherCommands:
             slot = parse_weekly_slot(command.args)
         except ValueError:
             current = WeeklySlot.from_storage(klass.weekly_digest)
-            await self.ctx.say(
+            await self._reply(
                 platform,
-                msg.chat.chat_id,
+                msg,
                 f"Le résumé de la semaine part le {current.french()}. Pour changer : "
                 f"{self._prefix(platform)}resume vendredi 16:30",
-                reply_to=msg.message_id,
             )
             return
         await self.ctx.repos.schools.set_weekly_digest(klass.id, slot.storage())
@@ -359,9 +350,9 @@ class TeacherCommands:
             class_id=klass.id,
             detail=slot.storage(),
         )
-        await self.ctx.say(
+        await self._reply(
             platform,
-            msg.chat.chat_id,
+            msg,
             f"C'est noté : le résumé de la semaine partira chaque {slot.french()}.",
         )
 
@@ -404,7 +395,6 @@ class TeacherCommands:
                 platform,
                 msg.chat.chat_id,
                 f"Écrivez : {self._prefix(platform)}consentement Prénom oui (ou non)",
-                reply_to=msg.message_id,
             )
             return
         name = tidy_name(" ".join(argv[:-1]))
