@@ -10,24 +10,22 @@ The local Bot API server runs in the test process; the service runs as
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import random
 import re
 import signal
-import sys
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 from tests.core.harness import sample
+from tests.service_process import ServiceProcess, admin, until
 from tests.telegram_api import FakeTelegram, Limits, running_fake_api
 from tests.telegram_api.state import JSON
 
 pytestmark = pytest.mark.timeout(240)
 
-REPO = Path(__file__).resolve().parents[1]
 TEACHER_ID = 501
 TEACHER = FakeTelegram.user(TEACHER_ID, "Claire", "Martin")
 GROUP = FakeTelegram.chat(-4001, "Moyens")
@@ -40,15 +38,14 @@ def title(n: int) -> str:
     return f"Essai {n:02d}"
 
 
-class ServiceProcess:
-    """``python -m bot run`` in a subprocess; stderr kept in a file."""
+class TelegramService(ServiceProcess):
+    """Started once it polls the local Bot API server."""
+
+    start_patience_s = START_PATIENCE_S
 
     def __init__(self, fake: FakeTelegram, config: Path, log: Path) -> None:
+        super().__init__(config, log)
         self.fake = fake
-        self.config = config
-        self.log = log
-        self.proc: asyncio.subprocess.Process | None = None
-        self.starts = 0
         # Set to an update id: SIGKILL the moment a getUpdates confirms it.
         self.kill_when_confirmed: int | None = None
         fetch = fake.get_updates
@@ -62,84 +59,12 @@ class ServiceProcess:
 
         fake.get_updates = watched  # type: ignore[method-assign]
 
-    def exited(self) -> bool:
-        return self.proc is not None and self.proc.returncode is not None
+    def _mark(self) -> int:
+        return len(self.fake.calls)
 
-    async def start(self) -> None:
-        first_call = len(self.fake.calls)
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-        with self.log.open("ab") as err:
-            self.proc = await asyncio.create_subprocess_exec(
-                sys.executable,
-                "-m",
-                "bot",
-                "run",
-                "--config",
-                str(self.config),
-                cwd=REPO,
-                env=env,
-                stdin=asyncio.subprocess.DEVNULL,
-                stdout=asyncio.subprocess.DEVNULL,
-                stderr=err,
-            )
-        self.starts += 1
-        # Ready once it polls: every fetch after ``first_call`` is this process's.
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + START_PATIENCE_S
-        while not any(c.method == "getUpdates" for c in self.fake.calls[first_call:]):
-            if self.proc.returncode is not None or loop.time() > deadline:
-                raise AssertionError(f"the service did not start:\n{self.tail()}")
-            await asyncio.sleep(0.02)
-
-    async def kill(self) -> None:
-        assert self.proc is not None
-        if self.proc.returncode is None:
-            with contextlib.suppress(ProcessLookupError):
-                self.proc.send_signal(signal.SIGKILL)
-        await self.proc.wait()
-        self.proc = None
-
-    async def stop(self) -> None:
-        if self.proc is None:
-            return
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            await asyncio.wait_for(self.proc.wait(), 30)
-        except TimeoutError:
-            self.proc.kill()
-            await self.proc.wait()
-        self.proc = None
-
-    def tail(self) -> str:
-        return "\n".join(self.log.read_text(errors="replace").splitlines()[-40:])
-
-
-async def admin(config: Path, *args: str) -> str:
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        "admin",
-        *args,
-        "--config",
-        str(config),
-        "--json",
-        cwd=REPO,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await proc.communicate()
-    assert proc.returncode == 0, err.decode()
-    return out.decode()
-
-
-async def until(check: Callable[[], object], what: str, wait_s: float = 30.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + wait_s
-    while not check():
-        if loop.time() > deadline:
-            raise AssertionError(f"not reached in time: {what}")
-        await asyncio.sleep(0.02)
+    def _ready(self, mark: int) -> bool:
+        # Every fetch after ``mark`` is this process's.
+        return any(c.method == "getUpdates" for c in self.fake.calls[mark:])
 
 
 def texts_to(fake: FakeTelegram, chat_id: int) -> list[str]:
@@ -180,7 +105,7 @@ async def fake() -> AsyncIterator[FakeTelegram]:
         yield api
 
 
-async def set_up_class(fake: FakeTelegram, service: ServiceProcess, config: Path) -> None:
+async def set_up_class(fake: FakeTelegram, service: TelegramService, config: Path) -> None:
     """The teacher through the operator's invitation, the class group, ten parents."""
     invite = await admin(
         config, "invite-teacher", "--school", "École des Oliviers", "--class", "Moyens"
@@ -235,7 +160,7 @@ grace_seconds = 0
         encoding="utf-8",
     )
     voice = sample("loup_groupe3_voice.ogg").read_bytes()
-    service = ServiceProcess(fake, config, tmp_path / "service.log")
+    service = TelegramService(fake, config, tmp_path / "service.log")
     crashes = {"ingest": 0, "fan-out": 0}
     posted: dict[int, int] = {}
     cut_short = 0  # fan-out kills that left parents waiting

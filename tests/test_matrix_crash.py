@@ -16,8 +16,6 @@ import contextlib
 import os
 import random
 import re
-import signal
-import sys
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
@@ -27,10 +25,11 @@ from adapters.matrix.devkit.client import Received, ScriptedClient
 from adapters.matrix.devkit.synapse import RegisteredUser, SynapseServer
 from tests.core.harness import sample
 from tests.matrix_harness.fixtures import ClientFactory
+from tests.service_process import ServiceProcess, admin
+from tests.service_process import until as wait_until
 
 pytestmark = [pytest.mark.synapse, pytest.mark.timeout(300)]
 
-REPO = Path(__file__).resolve().parents[1]
 CHILDREN = ["Lina", "Tom", "Inès", "Noé", "Jade"]
 RECORDINGS = 8
 START_PATIENCE_S = 60.0
@@ -43,97 +42,25 @@ def title(n: int) -> str:
     return f"Essai {n:02d}"
 
 
-class ServiceProcess:
-    """``python -m bot run`` in a subprocess; stderr kept in a file."""
+class MatrixService(ServiceProcess):
+    """Started once its log says so: the first sync done, the loop running."""
 
-    def __init__(self, config: Path, log: Path) -> None:
-        self.config = config
-        self.log = log
-        self.proc: asyncio.subprocess.Process | None = None
-        self.starts = 0
+    start_patience_s = START_PATIENCE_S
 
-    def ready_lines(self) -> int:
+    def _ready_lines(self) -> int:
         if not self.log.exists():
             return 0
         return self.log.read_text(errors="replace").count(READY)
 
-    async def start(self) -> None:
-        before = self.ready_lines()
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-        with self.log.open("ab") as err:
-            self.proc = await asyncio.create_subprocess_exec(
-                sys.executable,
-                "-m",
-                "bot",
-                "run",
-                "--config",
-                str(self.config),
-                cwd=REPO,
-                env=env,
-                stdin=asyncio.subprocess.DEVNULL,
-                stdout=asyncio.subprocess.DEVNULL,
-                stderr=err,
-            )
-        self.starts += 1
-        # Ready once connected: the first sync done, the loop running.
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + START_PATIENCE_S
-        while self.ready_lines() <= before:
-            if self.proc.returncode is not None or loop.time() > deadline:
-                raise AssertionError(f"the service did not start:\n{self.tail()}")
-            await asyncio.sleep(0.05)
+    def _mark(self) -> int:
+        return self._ready_lines()
 
-    async def kill(self) -> None:
-        assert self.proc is not None
-        if self.proc.returncode is None:
-            with contextlib.suppress(ProcessLookupError):
-                self.proc.send_signal(signal.SIGKILL)
-        await self.proc.wait()
-        self.proc = None
-
-    async def stop(self) -> None:
-        if self.proc is None:
-            return
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            await asyncio.wait_for(self.proc.wait(), 30)
-        except TimeoutError:
-            self.proc.kill()
-            await self.proc.wait()
-        self.proc = None
-
-    def tail(self) -> str:
-        if not self.log.exists():
-            return ""
-        return "\n".join(self.log.read_text(errors="replace").splitlines()[-40:])
-
-
-async def admin(config: Path, *args: str) -> str:
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        "admin",
-        *args,
-        "--config",
-        str(config),
-        "--json",
-        cwd=REPO,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await proc.communicate()
-    assert proc.returncode == 0, err.decode()
-    return out.decode()
+    def _ready(self, mark: int) -> bool:
+        return self._ready_lines() > mark
 
 
 async def until(check: Callable[[], object], what: str, wait_s: float = WAIT_S) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + wait_s
-    while not check():
-        if loop.time() > deadline:
-            raise AssertionError(f"not reached in time: {what}")
-        await asyncio.sleep(0.05)
+    await wait_until(check, what, wait_s)
 
 
 class Chat:
@@ -183,7 +110,7 @@ async def open_dm(client: ScriptedClient, bot_id: str) -> Chat:
 
 
 async def set_up_class(
-    make_client: ClientFactory, bot: RegisteredUser, service: ServiceProcess, config: Path
+    make_client: ClientFactory, bot: RegisteredUser, service: MatrixService, config: Path
 ) -> tuple[Chat, list[Chat]]:
     """The teacher through the operator's invitation, the class room, the parents."""
     invite = await admin(
@@ -263,8 +190,8 @@ grace_seconds = 0
 
 
 @pytest.fixture
-async def service(config: Path, tmp_path: Path) -> AsyncIterator[ServiceProcess]:
-    process = ServiceProcess(config, tmp_path / "service.log")
+async def service(config: Path, tmp_path: Path) -> AsyncIterator[MatrixService]:
+    process = MatrixService(config, tmp_path / "service.log")
     try:
         yield process
     finally:
@@ -274,7 +201,7 @@ async def service(config: Path, tmp_path: Path) -> AsyncIterator[ServiceProcess]
 async def test_sigkill_during_ingest_and_fan_out_loses_and_duplicates_nothing(
     make_client: ClientFactory,
     bot_user: RegisteredUser,
-    service: ServiceProcess,
+    service: MatrixService,
     config: Path,
 ) -> None:
     seed = int(os.environ.get("PV_CRASH_SEED", random.randrange(1 << 30)))
