@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -169,36 +170,34 @@ async def import_onde(
     }
 
 
-async def _guardians(
-    ctx: Context,
-    platform: str | None,
-    user: str | None,
-    class_name: str | None,
-    child: str | None,
-    school: str | None,
-) -> list[int]:
-    if platform and user:
-        guardian = await ctx.repos.families.guardian_by_user(platform, user)
+@dataclass(frozen=True)
+class FamilyTarget:
+    """Whose data an access or erasure request is about: one guardian by
+    their platform identity, or every guardian of a child."""
+
+    platform: str | None = None
+    user: str | None = None
+    class_name: str | None = None
+    child: str | None = None
+    school: str | None = None
+
+
+async def _guardians(ctx: Context, target: FamilyTarget) -> list[int]:
+    if target.platform and target.user:
+        guardian = await ctx.repos.families.guardian_by_user(target.platform, target.user)
         return [guardian.id] if guardian else []
-    if class_name and child:
-        klass = await find_class(ctx, class_name, school)
-        kid = await ctx.repos.families.find_child(klass.id, fold(child))
+    if target.class_name and target.child:
+        klass = await find_class(ctx, target.class_name, target.school)
+        kid = await ctx.repos.families.find_child(klass.id, fold(target.child))
         if kid is None:
-            raise AdminError(f"aucun enfant {child!r} dans la classe {klass.name!r}")
+            raise AdminError(f"aucun enfant {target.child!r} dans la classe {klass.name!r}")
         return await ctx.repos.families.guardians_of_child(kid.id)
     raise AdminError("précisez --platform et --user, ou --class et --child")
 
 
-async def export_family(
-    ctx: Context,
-    platform: str | None,
-    user: str | None,
-    class_name: str | None,
-    child: str | None,
-    school: str | None,
-) -> dict[str, Any]:
+async def export_family(ctx: Context, target: FamilyTarget) -> dict[str, Any]:
     """Everything kept about these guardians (access request, RGPD art. 15)."""
-    ids = await _guardians(ctx, platform, user, class_name, child, school)
+    ids = await _guardians(ctx, target)
     families = [await ctx.repos.families.export_guardian(g) for g in ids]
     await ctx.repos.audit.record(
         "operator", "export_family", ctx.clock.now(), detail=f"{len(ids)} guardian(s)"
@@ -206,16 +205,9 @@ async def export_family(
     return {"guardians": families}
 
 
-async def erase_family(
-    ctx: Context,
-    platform: str | None,
-    user: str | None,
-    class_name: str | None,
-    child: str | None,
-    school: str | None,
-) -> dict[str, Any]:
+async def erase_family(ctx: Context, target: FamilyTarget) -> dict[str, Any]:
     """Erase these guardians (erasure request, RGPD art. 17)."""
-    ids = await _guardians(ctx, platform, user, class_name, child, school)
+    ids = await _guardians(ctx, target)
     for guardian_id in ids:
         await ctx.repos.families.erase_guardian(guardian_id)
     await ctx.repos.audit.record(

@@ -179,12 +179,8 @@ async def run_admin(settings: Settings, args: argparse.Namespace) -> int:
             args.dry_run,
             progress=not args.json and sys.stderr.isatty(),
         ),
-        "export-family": lambda c: admin.export_family(
-            c, args.platform, args.user, args.class_name, args.child, args.school
-        ),
-        "erase-family": lambda c: admin.erase_family(
-            c, args.platform, args.user, args.class_name, args.child, args.school
-        ),
+        "export-family": lambda c: admin.export_family(c, _family_target(args)),
+        "erase-family": lambda c: admin.erase_family(c, _family_target(args)),
     }
     try:
         result = await actions[args.action](ctx)
@@ -200,6 +196,16 @@ async def run_admin(settings: Settings, args: argparse.Namespace) -> int:
     else:
         print(_human(args.action, result))
     return 0
+
+
+def _family_target(args: argparse.Namespace) -> admin.FamilyTarget:
+    return admin.FamilyTarget(
+        platform=getattr(args, "platform", None),
+        user=getattr(args, "user", None),
+        class_name=getattr(args, "class_name", None),
+        child=getattr(args, "child", None),
+        school=getattr(args, "school", None),
+    )
 
 
 def _human(action: str, result: dict[str, Any]) -> str:

@@ -212,3 +212,17 @@ async def test_a_parent_who_blocks_then_unblocks_the_bot(stage: Stage) -> None:
     await stage.post_audio(TEACHER, sample("loup_groupe3_voice.ogg"), caption="De retour")
     await stage.publish()
     await eventually(lambda: len(stage.adapter.audio_to("papa_lina")) == 1)
+
+
+async def test_operator_exports_then_erases_a_family(stage: Stage) -> None:
+    await _class(stage)
+    target = admin.FamilyTarget(class_name="MS-GS", child="lina")
+    exported = await admin.export_family(stage.svc.ctx, target)
+    (guardian,) = exported["guardians"]
+    assert guardian["chat_id"] == "papa_lina"
+    assert guardian["subscriptions"][0]["child"] == "Lina"
+    assert await admin.erase_family(stage.svc.ctx, target) == {"erased_guardians": 1}
+    assert await stage.svc.ctx.repos.families.guardian_by_user("memory", "papa_lina") is None
+    assert await stage.svc.ctx.repos.families.guardian_by_user("memory", "maman_tom") is not None
+    by_user = admin.FamilyTarget(platform="memory", user="maman_tom")
+    assert (await admin.erase_family(stage.svc.ctx, by_user))["erased_guardians"] == 1
