@@ -9,6 +9,7 @@ from storage.db import Database, Row
 from storage.records import Child, Guardian, Subscription, to_db_time
 
 _CHILD = "SELECT id, class_id, first_name, consent FROM children"
+_GUARDIAN = "SELECT id, platform, user_id, chat_id FROM guardians"
 _SUB = """SELECT id, guardian_id, child_id, class_id, frequency, paused, suspended_reason
           FROM subscriptions"""
 
@@ -18,6 +19,10 @@ def _child(r: Row) -> Child:
     return Child(
         r["id"], r["class_id"], r["first_name"], None if consent is None else bool(consent)
     )
+
+
+def _guardian(r: Row | None) -> Guardian | None:
+    return None if r is None else Guardian(r["id"], r["platform"], r["user_id"], r["chat_id"])
 
 
 def _sub(r: Row) -> Subscription:
@@ -109,18 +114,14 @@ class FamilyRepo:
 
     async def guardian_by_user(self, platform: str, user_id: str) -> Guardian | None:
         row = await self.db.fetchrow(
-            "SELECT id, platform, user_id, chat_id FROM guardians "
-            "WHERE platform = $1 AND user_id = $2",
+            f"{_GUARDIAN} WHERE platform = $1 AND user_id = $2",
             platform,
             user_id,
         )
-        return None if row is None else Guardian(row[0], row[1], row[2], row[3])
+        return _guardian(row)
 
     async def get_guardian(self, guardian_id: int) -> Guardian | None:
-        row = await self.db.fetchrow(
-            "SELECT id, platform, user_id, chat_id FROM guardians WHERE id = $1", guardian_id
-        )
-        return None if row is None else Guardian(row[0], row[1], row[2], row[3])
+        return _guardian(await self.db.fetchrow(f"{_GUARDIAN} WHERE id = $1", guardian_id))
 
     async def guardians_of_child(self, child_id: int) -> list[int]:
         rows = await self.db.fetch(
@@ -222,12 +223,11 @@ class FamilyRepo:
 
     async def guardian_by_chat(self, platform: str, chat_id: str) -> Guardian | None:
         row = await self.db.fetchrow(
-            "SELECT id, platform, user_id, chat_id FROM guardians "
-            "WHERE platform = $1 AND chat_id = $2",
+            f"{_GUARDIAN} WHERE platform = $1 AND chat_id = $2",
             platform,
             chat_id,
         )
-        return None if row is None else Guardian(row[0], row[1], row[2], row[3])
+        return _guardian(row)
 
     async def lift_suspension(self, guardian_id: int) -> bool:
         changed = await self.db.execute(
