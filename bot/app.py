@@ -15,6 +15,7 @@ from bot.config import Settings
 from bot.delivery.worker import DeliveryWorker
 from bot.digests import Digests
 from bot.ports import ChatAdapter, DeliveryError, PermanentFailure, RecipientGone
+from bot.service.audience import Audience
 from bot.service.context import Context
 from bot.service.dispatcher import Dispatcher
 from bot.service.filing import Filing
@@ -38,9 +39,11 @@ async def open_context(
 ) -> Context:
     db = await Database.open(settings.data_dir / "petites-voix.sqlite3")
     audio = settings.audio
+    repos = Repositories.over(db)
     return Context(
         settings=settings,
-        repos=Repositories.over(db),
+        repos=repos,
+        audience=Audience(repos),
         media=MediaStore(settings.data_dir / "media"),
         pipeline=AudioPipeline(
             AudioLimits(

@@ -22,7 +22,10 @@ TEACHER_COMMANDS = (
     ("retirer", "en réponse à un enregistrement : le retirer"),
     ("resume", "jour et heure du résumé : {p}resume vendredi 16:30"),
     ("parents", "les familles inscrites"),
-    ("consentement", "accord des parents : {p}consentement Prénom oui|non"),
+    ("consentement", "accord des parents : {p}consentement Prénom oui|non, ou tous oui"),
+    ("enfants", "les enfants de la classe et leur accord"),
+    ("renommer", "corriger un prénom : {p}renommer Lea Léa B."),
+    ("depart", "un enfant qui quitte la classe : {p}depart Prénom"),
     ("aide", "l'aide"),
 )
 
@@ -31,6 +34,7 @@ PARENT_COMMANDS = (
     ("pause", "ne plus rien recevoir pour l'instant"),
     ("reprendre", "recevoir à nouveau"),
     ("albums", "les albums de la classe"),
+    ("consentement", "votre accord pour la voix de votre enfant : {p}consentement oui|non"),
     ("ecouter", "écouter un album en entier : {p}ecouter 2"),
     ("arreter", "se désinscrire et effacer ses données"),
     ("aide", "l'aide"),

@@ -57,6 +57,17 @@ class Child:
 
 
 @dataclass(frozen=True)
+class ConsentRow:
+    """A child's stored consent facts: the teacher's record and each answer of
+    its family (answer, when). ``bot/consent.py`` decides from them."""
+
+    child_id: int
+    teacher: bool | None
+    teacher_at: datetime | None
+    family: tuple[tuple[bool, datetime], ...]
+
+
+@dataclass(frozen=True)
 class Guardian:
     id: int
     platform: str

@@ -27,6 +27,7 @@ async def class_with_held_recording(
     for chat in chat_ids:
         name = f"Enfant{chat}"
         child, _ = await repos.families.ensure_child(klass.id, name, name.lower(), now)
+        await repos.families.set_consent(child.id, True, now)  # the paper form is signed
         guardian = await repos.families.upsert_guardian(platform, chat, chat, now)
         await repos.families.subscribe(guardian.id, child.id, klass.id, now)
     album, _ = await repos.albums.make_current(

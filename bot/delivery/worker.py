@@ -153,6 +153,10 @@ class DeliveryWorker:
         if rec is None or rec.state != "published" or rec.voice_sha is None:
             await repos.deliveries.cancel_open_of_recording(delivery.recording_id)
             return
+        if not await self.ctx.audience.may_go(rec):
+            # A consent was withdrawn since publishing: it waits, unsent.
+            await repos.deliveries.hold_for_consent([delivery.id])
+            return
         try:
             async with self.gate.turn(f"{self.platform}:{rec.voice_sha}") as waited:
                 if waited:  # released with others behind a first upload: pace again

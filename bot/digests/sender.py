@@ -67,6 +67,9 @@ class DigestSender:
 
     async def _send_steps(self, digest: Digest) -> None:
         repos = self.ctx.repos
+        if digest.steps_done == 0:
+            # Its content is fixed now: what a consent holds back leaves it.
+            await self._hold_back(await repos.digests.items(digest.id))
         items = await repos.digests.items(digest.id)
         live = [i for i in items if i.live]
         mix: Mix | None = None
@@ -97,13 +100,23 @@ class DigestSender:
             if isinstance(content, Mix):
                 title = f"Résumé : {len(live)} enregistrements"
                 message_id = await self._send_audio(digest, key, self._mix_audio(content, title))
-            elif content.live:
+            elif content.live and await self._may_go(content):
                 message_id = await self._send_audio(digest, key, self._item_audio(content))
             else:
                 message_id = "-"  # withdrawn since: nothing to send
             await repos.digests.step_done(digest.id, step + 1, message_id)
         await repos.digests.mark_sent(digest.id, self.ctx.clock.now())
         await repos.adapter_status.sent(self.platform, self.ctx.clock.now())
+
+    async def _may_go(self, item: DigestItem) -> bool:
+        """Asked again before each recording: a consent may be withdrawn mid-way."""
+        rec = await self.ctx.repos.recordings.get(item.recording_id)
+        return rec is not None and await self.ctx.audience.may_go(rec)
+
+    async def _hold_back(self, items: list[DigestItem]) -> None:
+        blocked = [i.delivery_id for i in items if i.live and not await self._may_go(i)]
+        if blocked:
+            await self.ctx.repos.deliveries.hold_for_consent_in_digest(blocked)
 
     async def _send(self, message: OutboundMessage) -> Receipt:
         await asyncio.sleep(self.failures.pacer.reserve(message.chat_id))

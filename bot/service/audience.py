@@ -2,31 +2,77 @@
 
 Every way a recording leaves the service (an immediate delivery, a digest,
 an album compilation, a family page, a podcast feed, an e-mail) asks this
-module, at the moment it sends or shows, never only at publish time.
+module at the moment it sends or shows, never only at publish time. The
+rule itself is ``bot/consent.py``; this module fetches its facts.
 """
 
 from __future__ import annotations
 
+import time
+from dataclasses import dataclass, field
+
+from bot.consent import ChildConsent, Consent, blocking, decide
 from storage.records import Recording
 from storage.repos import Repositories
 
+# Another process may change a consent (several processes on one database):
+# what this one read is trusted this long at most.
+CACHE_S = 2.0
 
+
+@dataclass
+class _ClassConsents:
+    generation: int
+    read_at: float
+    consents: dict[int, ChildConsent]
+
+
+@dataclass
+class ConsentGeneration:
+    """Bumped by every consent change made in this process, so that the next
+    question is answered from the database, not from the cache."""
+
+    value: int = 0
+
+    def bump(self) -> None:
+        self.value += 1
+
+
+@dataclass
 class Audience:
-    def __init__(self, repos: Repositories) -> None:
-        self.repos = repos
+    repos: Repositories
+    generation: ConsentGeneration = field(default_factory=ConsentGeneration)
+    _cache: dict[int, _ClassConsents] = field(default_factory=dict)
+
+    async def class_consents(self, class_id: int) -> dict[int, ChildConsent]:
+        """Every child now in the class, with its consent, who gave it, when."""
+        known = self._cache.get(class_id)
+        now = time.monotonic()
+        if (
+            known is not None
+            and known.generation == self.generation.value
+            and now - known.read_at < CACHE_S
+        ):
+            return known.consents
+        rows = await self.repos.families.consent_rows(class_id)
+        consents = {row.child_id: decide(row) for row in rows}
+        if len(self._cache) > 1000:
+            self._cache.clear()
+        self._cache[class_id] = _ClassConsents(self.generation.value, now, consents)
+        return consents
 
     async def blocking_children(self, rec: Recording) -> list[int]:
-        """Children whose missing consent holds this recording back (ids)."""
+        """Children whose consent holds this recording back (ids): the named
+        ones without ``oui``, or for a recording naming nobody, every child of
+        the class without ``oui``."""
         named = await self.repos.recordings.tagged_children(rec.id)
-        blocking = []
-        for child_id in named:
-            child = await self.repos.families.get_child(child_id)
-            if child is not None and child.consent is not True:
-                blocking.append(child_id)
-        return blocking
+        states = {c: v.state for c, v in (await self.class_consents(rec.class_id)).items()}
+        return blocking(named, states)
 
     async def may_go(self, rec: Recording) -> bool:
         """The consent rule alone: may this recording's voices leave now?"""
+        if rec.is_private and rec.private_child_id is None:
+            return False  # its child left the class: nobody may hear it
         return not await self.blocking_children(rec)
 
     async def may_hear(self, rec: Recording, child_id: int) -> bool:
@@ -36,9 +82,8 @@ class Audience:
             return False
         if rec.is_private and rec.private_child_id != child_id:
             return False
-        child = await self.repos.families.get_child(child_id)
-        if child is None or child.class_id != rec.class_id:
-            return False
+        if child_id not in await self.class_consents(rec.class_id):
+            return False  # not a child of that class
         return await self.may_go(rec)
 
     async def recordings_for_child(self, child_id: int) -> list[Recording]:
@@ -55,3 +100,10 @@ class Audience:
                 if await self.may_hear(rec, child_id):
                     heard.append(rec)
         return heard
+
+
+def consent_word(consent: ChildConsent) -> str:
+    """'oui (famille)', 'non (enseignant(e))', 'pas encore'."""
+    if consent.state is Consent.PAS_ENCORE or consent.set_by is None:
+        return consent.state.value
+    return f"{consent.state.value} ({consent.set_by.value})"

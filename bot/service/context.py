@@ -19,6 +19,7 @@ from bot.ports import (
     RateLimited,
     Receipt,
 )
+from bot.service.audience import Audience
 from storage.media import MediaStore
 from storage.repos import Repositories
 
@@ -68,6 +69,8 @@ class Context:
     pipeline: AudioPipeline
     clock: Clock
     adapters: Mapping[str, ChatAdapter]
+    # Who may hear what: the consent rule, asked at every exit.
+    audience: Audience
     wake: Wakeups = field(default_factory=Wakeups)
     pacing: ReplyPacing = field(default_factory=ReplyPacing)
     # One build at a time per compiled recording (bot/service/mixing.py).

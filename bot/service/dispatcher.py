@@ -23,6 +23,7 @@ from bot.service.filing import Filing
 from bot.service.onboarding import Onboarding
 from bot.service.parent import ParentCommands
 from bot.service.teacher import TeacherCommands
+from bot.service.who_speaks import only_tags
 
 log = logging.getLogger("petites_voix.dispatch")
 
@@ -78,6 +79,9 @@ class Dispatcher:
                 command = Command("start", bare, "start")
             elif msg.chat.is_direct:
                 await self.ctx.say(platform, msg.chat.chat_id, await self._help(platform, msg))
+                return
+            elif msg.reply_to and only_tags(msg.text):
+                await self.teacher.tags_reply(platform, msg)
                 return
             else:
                 return  # conversation in the class group: not for the bot

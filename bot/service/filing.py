@@ -10,16 +10,16 @@ from __future__ import annotations
 import asyncio
 import logging
 import tempfile
-from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
 from bot.audio import AudioRejected
-from bot.ports import Activity, AttachmentUnavailable, MediaMessage, TransientFailure
+from bot.ports import Activity, AttachmentUnavailable, Choice, MediaMessage, TransientFailure
 from bot.service import texts
 from bot.service.context import Context
 from bot.service.quiet_hours import next_allowed
-from bot.text_norm import fold, tidy_name
+from bot.service.who_speaks import blocking_names, read_tags, resolve, who_choices
+from bot.text_norm import fold
 from storage.records import Recording
 from storage.repos.recordings import NewRecording, ProcessedFiles
 
@@ -28,28 +28,6 @@ log = logging.getLogger("petites_voix.filing")
 DEFAULT_ALBUM = "Enregistrements"
 DOWNLOAD_TRIES = 4
 MB = 1024 * 1024
-
-
-@dataclass(frozen=True)
-class Caption:
-    title: str
-    names: tuple[str, ...]
-    private: bool
-
-
-def read_caption(caption: str) -> Caption:
-    """'Le loup #Lina #prive' -> title 'Le loup', names ('Lina',), private."""
-    words, names, private = [], [], False
-    for word in caption.split():
-        if word.startswith("#") and len(word) > 1:
-            tag = word[1:].strip(".,;:!?")
-            if fold(tag) == "prive":
-                private = True
-            elif tag:
-                names.append(tidy_name(tag))
-        else:
-            words.append(word)
-    return Caption(" ".join(words)[:200], tuple(dict.fromkeys(names)), private)
 
 
 class Filing:
@@ -77,21 +55,14 @@ class Filing:
         if refusal:
             await self.ctx.say(platform, chat, refusal, reply_to=msg.message_id)
             return
-        caption = read_caption(msg.caption)
-        if caption.private and len(caption.names) != 1:
-            await self.ctx.say(
-                platform,
-                chat,
-                "Pour un envoi à une seule famille, nommez un enfant : « #prive #Prénom ». "
-                "Cet enregistrement n'est pas envoyé : renvoyez-le avec cette légende.",
-                reply_to=msg.message_id,
-            )
-            return
+        caption = read_tags(msg.caption)
         now = self.ctx.clock.now()
-        child_ids = []
-        for name in caption.names:
-            child, _ = await repos.families.ensure_child(class_id, name, fold(name), now)
-            child_ids.append(child.id)
+        resolved = await resolve(self.ctx, class_id, caption.names)
+        child_ids = [c.id for c in resolved.children]
+        # Never guessed: two Léa, or #prive without one child, wait for the
+        # teacher's answer (a reply with tags) instead of going anywhere.
+        unclear = bool(resolved.ambiguous) or (caption.private and len(child_ids) != 1)
+        private = caption.private and not unclear
         album = await repos.albums.current(class_id)
         if album is None:
             album, _ = await repos.albums.make_current(
@@ -108,9 +79,10 @@ class Filing:
                 attachment_ref=msg.attachment.ref,
                 attachment_kind=msg.attachment.kind,
                 posted_by=f"{platform}:{user}",
-                is_private=caption.private,
-                private_child_id=child_ids[0] if caption.private else None,
+                is_private=private,
+                private_child_id=child_ids[0] if private else None,
                 tagged_child_ids=tuple(child_ids),
+                speakers_unclear=unclear,
             ),
             now,
         )
@@ -211,25 +183,39 @@ class Filing:
 
     async def _schedule(self, rec: Recording, files: ProcessedFiles) -> None:
         repos, now = self.ctx.repos, self.ctx.clock.now()
-        missing = await self._children_without_consent(rec.id)
-        state = "held" if missing else "waiting"
+        unclear = await repos.recordings.speakers_unclear(rec.id)
+        missing = [] if unclear else await blocking_names(self.ctx, rec)
+        held = unclear or bool(missing)
         publish_at = now + timedelta(seconds=self.ctx.settings.delivery.grace_seconds)
         if not await repos.recordings.set_processed(
-            rec.id, files, state, publish_at, reason="consent" if missing else None
+            rec.id,
+            files,
+            "held" if held else "waiting",
+            publish_at,
+            reason="consent" if held else None,
         ):
             return  # cancelled meanwhile
         album = await repos.albums.get(rec.album_id)
         assert album is not None
         title = texts.recording_label(rec.title, rec.position)
         p = self.ctx.adapters[rec.platform].capabilities.command_prefixes[0]
+        named = await repos.recordings.tagged_children(rec.id)
         lines = [
             f"Rangé dans l'album « {album.title} » : enregistrement {title} "
             f"({texts.duration(files.duration_s)})."
         ]
-        if missing:
-            who = ", ".join(missing)
+        choices: tuple[Choice, ...] = ()
+        if unclear:
+            lines.append("Je ne sais pas encore qui parle : il attend votre réponse.")
+            lines.append(texts.who_speaks_question(p))
+            choices = await self._who_choices(rec)
+        elif missing and not named:
+            lines.append("Il attend : " + texts.missing_consent(missing))
+            lines.append(texts.who_speaks_question(p))
+            choices = await self._who_choices(rec)
+        elif missing:
             lines.append(
-                f"En attente : pas d'accord des parents pour {who}. Il partira quand "
+                "Il attend : " + texts.missing_consent(missing) + " Il partira quand "
                 f"l'accord sera noté ({p}consentement {missing[0]} oui), sinon jamais."
             )
         else:
@@ -242,27 +228,36 @@ class Filing:
                     f"(Heures calmes : les familles le recevront {texts.moment(allowed, tz, now)}.)"
                 )
             lines.append(f"Pour l'arrêter d'ici là, répondez-lui {p}annuler.")
+            if not named:
+                lines.append(
+                    "Il est pour toute la classe. Pour dire qui parle, répondez-lui #Prénom."
+                )
+                choices = await self._who_choices(rec)
         receipt = await self.ctx.say(
-            rec.platform, rec.source_chat_id, "\n".join(lines), reply_to=rec.source_message_id
+            rec.platform,
+            rec.source_chat_id,
+            "\n".join(lines),
+            reply_to=rec.source_message_id,
+            choices=choices,
         )
         if receipt:
             await repos.recordings.set_reply(rec.id, receipt.message_id)
         self.ctx.wake.publisher.set()
 
-    async def _children_without_consent(self, recording_id: int) -> list[str]:
-        names = []
-        for child_id in await self.ctx.repos.recordings.tagged_children(recording_id):
-            child = await self.ctx.repos.families.get_child(child_id)
-            if child is not None and child.consent is not True:
-                names.append(child.first_name)
-        return names
+    async def _who_choices(self, rec: Recording) -> tuple[Choice, ...]:
+        if not self.ctx.adapters[rec.platform].capabilities.has_buttons:
+            return ()
+        children = await self.ctx.repos.families.children_of_class(rec.class_id)
+        return who_choices(children, private_allowed=True)
 
     async def recheck_held(self, class_id: int) -> int:
         """After a consent: held recordings whose children all agree go out."""
         released = 0
         now = self.ctx.clock.now()
         for rec in await self.ctx.repos.recordings.held_in_class(class_id):
-            if rec.voice_sha is None or await self._children_without_consent(rec.id):
+            if rec.voice_sha is None or not await self.ctx.audience.may_go(rec):
+                continue
+            if await self.ctx.repos.recordings.speakers_unclear(rec.id):
                 continue
             publish_at = now + timedelta(seconds=self.ctx.settings.delivery.grace_seconds)
             if await self.ctx.repos.recordings.release_held(rec.id, publish_at):

@@ -8,7 +8,7 @@ from bot.audio import AudioRejected
 from bot.ports import Activity, OutboundAudio, OutboundMessage
 from bot.service.context import Context
 from bot.service.mixing import compiled
-from storage.records import Album, Guardian
+from storage.records import Album, Guardian, Recording
 
 log = logging.getLogger("petites_voix.listening")
 
@@ -34,10 +34,11 @@ class Listening:
                 platform, chat, f"Quel album ? Tapez {p}albums pour la liste, puis {p}ecouter 2."
             )
             return
+        children = {s.child_id for s in subs if s.class_id == album.class_id}
         recordings = [
             r
             for r in await repos.recordings.published_in_album(album.id)
-            if not r.is_private or r.private_child_id in {s.child_id for s in subs}
+            if await self._may_hear(r, children)
         ]
         if not recordings:
             await self.ctx.say(platform, chat, f"L'album « {album.title} » est encore vide.")
@@ -67,3 +68,9 @@ class Listening:
         for variant, ref in receipt.media_refs.items():
             sha = mix.voice_sha if variant == "voice" else mix.compat_sha
             await repos.media_cache.put(sha, platform, ref, now)
+
+    async def _may_hear(self, rec: Recording, children: set[int]) -> bool:
+        for child_id in children:
+            if await self.ctx.audience.may_hear(rec, child_id):
+                return True
+        return False

@@ -7,6 +7,7 @@ import logging
 from bot.ports import BotAddedToChat, BotRemovedFromChat, ChatInvite, TextMessage
 from bot.service import texts
 from bot.service.context import Context
+from bot.service.family_consent import FamilyConsent
 from bot.service.invitations import InvitationService
 from storage.records import Invitation
 
@@ -112,6 +113,7 @@ class Onboarding:
             f"Pour changer : {prefix}frequence immediat, quotidien ou hebdomadaire. "
             f"{prefix}aide pour le reste.",
         )
+        await FamilyConsent(self.ctx).ask_once(platform, msg.chat.chat_id, guardian, child)
 
     async def invited(self, platform: str, event: ChatInvite) -> None:
         """A Matrix room invite: direct chats are welcome (anyone may bring a

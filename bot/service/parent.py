@@ -8,6 +8,7 @@ from bot.ports import Choice, TextMessage
 from bot.schedule_words import WeeklySlot, french_clock
 from bot.service import texts
 from bot.service.context import Context
+from bot.service.family_consent import FamilyConsent
 from bot.service.listening import Listening
 from bot.service.teacher import album_list
 from bot.text_norm import fold
@@ -30,6 +31,7 @@ class ParentCommands:
         self.ctx = ctx
         self.listening = Listening(ctx)
         self.planner = Planner(ctx)
+        self.consent = FamilyConsent(ctx)
 
     async def _schedule_words(self, guardian: Guardian, frequency: str) -> str:
         """When the digests of that frequency go out, in words."""
@@ -99,6 +101,8 @@ class ParentCommands:
                 parts = [await album_list(self.ctx, c, platform) for c in classes]
                 parts.append(f"Pour écouter un album en entier : {p}ecouter NUMÉRO")
                 await self.ctx.say(platform, chat, "\n\n".join(parts))
+            case "consentement":
+                await self.consent.answer(platform, chat, guardian, command.args)
             case "ecouter":
                 await self.listening.listen(platform, chat, guardian, command.args)
             case "arreter":

@@ -10,6 +10,8 @@ from bot.aio import nap
 from bot.service import texts
 from bot.service.context import Context
 from bot.service.quiet_hours import next_allowed
+from bot.service.who_speaks import blocking_names
+from storage.records import Recording
 
 log = logging.getLogger("petites_voix.publisher")
 
@@ -25,6 +27,10 @@ class Publisher:
         repos, now = self.ctx.repos, self.ctx.clock.now()
         published = 0
         for rec in await repos.recordings.due_for_publishing(now):
+            if not await self.ctx.audience.may_go(rec):
+                if await repos.recordings.hold_for_consent(rec.id):
+                    await self._tell_held(rec)
+                continue
             outcome = await repos.deliveries.publish(
                 rec.id, now, next_allowed(now, self.ctx.settings.schedule)
             )
@@ -32,17 +38,20 @@ class Publisher:
                 published += 1
                 log.info("recording %d published to %d guardians", rec.id, outcome.deliveries)
             elif outcome.held_for_consent:
-                await self.ctx.say(
-                    rec.platform,
-                    rec.source_chat_id,
-                    f"{texts.recording_label(rec.title, rec.position)} reste en attente : "
-                    "un enfant nommé n'a "
-                    "plus l'accord de ses parents.",
-                    reply_to=rec.source_message_id,
-                )
+                await self._tell_held(rec)
         if published:
             self.ctx.wake.deliveries()
         return published
+
+    async def _tell_held(self, rec: Recording) -> None:
+        names = await blocking_names(self.ctx, rec)
+        await self.ctx.say(
+            rec.platform,
+            rec.source_chat_id,
+            f"{texts.recording_label(rec.title, rec.position)} reste en attente : "
+            + texts.missing_consent(names),
+            reply_to=rec.source_message_id,
+        )
 
     async def run(self, stopping: asyncio.Event) -> None:
         while not stopping.is_set():

@@ -6,6 +6,7 @@ import logging
 import shutil
 from collections.abc import Awaitable, Callable
 
+from bot.children import ambiguity_question, child_key, find_by_name, tidy_child_name
 from bot.commands import Command
 from bot.ports import TextMessage
 from bot.schedule_words import WeeklySlot, parse_weekly_slot
@@ -13,8 +14,9 @@ from bot.service import texts
 from bot.service.context import Context
 from bot.service.filing import Filing
 from bot.service.invitations import InvitationService
-from bot.service.withdrawal import Withdrawal
-from bot.text_norm import fold, tidy_name
+from bot.service.teacher_children import ChildrenCommands
+from bot.service.teacher_recordings import RecordingCommands
+from bot.text_norm import fold
 from storage.records import Class, Teacher
 
 log = logging.getLogger("petites_voix.teacher")
@@ -27,7 +29,8 @@ class TeacherCommands:
         self.ctx = ctx
         self.filing = filing
         self.invitations = InvitationService(ctx)
-        self.withdrawal = Withdrawal(ctx)
+        self.recordings = RecordingCommands(ctx)
+        self.children = ChildrenCommands(ctx)
         self.handlers: dict[str, Handler] = {
             "album": self.album,
             "albums": self.albums,
@@ -35,11 +38,14 @@ class TeacherCommands:
             "invitations": self.printable_invitations,
             "revoquer": self.revoke,
             "coenseignant": self.co_teacher,
-            "annuler": self.cancel,
-            "retirer": self.withdraw,
+            "annuler": self.recordings.cancel,
+            "retirer": self.recordings.withdraw,
             "resume": self.weekly_digest,
             "parents": self.parents,
-            "consentement": self.consent,
+            "consentement": self.children.consent,
+            "enfants": self.children.register,
+            "renommer": self.children.rename,
+            "depart": self.children.departure,
             "aide": self.help,
         }
 
@@ -49,6 +55,19 @@ class TeacherCommands:
 
     def _prefix(self, platform: str) -> str:
         return self.ctx.adapters[platform].capabilities.command_prefixes[0]
+
+    async def tags_reply(self, platform: str, msg: TextMessage) -> None:
+        """A reply made of tags, or a "Qui parle ?" button, in a class channel."""
+        channel = await self.ctx.repos.staff.channel_for_chat(platform, msg.chat.chat_id)
+        if channel is None:
+            return
+        if not await self.ctx.repos.staff.is_teacher_of(
+            channel.class_id, platform, msg.sender.user_id
+        ):
+            return  # a parent or a guest chatting in the group: not for the bot
+        klass = await self.ctx.repos.schools.get_class(channel.class_id)
+        assert klass is not None
+        await self.recordings.who_speaks(platform, msg, klass)
 
     async def in_group(self, platform: str, msg: TextMessage, command: Command) -> None:
         chat = msg.chat.chat_id
@@ -160,7 +179,7 @@ class TeacherCommands:
     async def invitation(
         self, platform: str, msg: TextMessage, command: Command, klass: Class
     ) -> None:
-        name = tidy_name(command.args)
+        name = tidy_child_name(command.args)
         if not name or len(name) > 60:
             await self.ctx.say(
                 platform,
@@ -169,7 +188,15 @@ class TeacherCommands:
             )
             return
         now = self.ctx.clock.now()
-        child, _ = await self.ctx.repos.families.ensure_child(klass.id, name, fold(name), now)
+        match = find_by_name(name, await self.ctx.repos.families.children_of_class(klass.id))
+        if match.ambiguous:
+            await self._reply(platform, msg, ambiguity_question(name, match.candidates))
+            return
+        child = match.child
+        if child is None:
+            child, _ = await self.ctx.repos.families.ensure_child(
+                klass.id, name, child_key(name), now
+            )
         invite = await self.invitations.create("parent", klass.id, child.id)
         await self.ctx.repos.audit.record(
             f"{platform}:{msg.sender.user_id}",
@@ -198,8 +225,9 @@ class TeacherCommands:
         )
 
     async def revoke(self, platform: str, msg: TextMessage, command: Command, klass: Class) -> None:
-        name = tidy_name(command.args)
-        child = await self.ctx.repos.families.find_child(klass.id, fold(name)) if name else None
+        name = tidy_child_name(command.args)
+        children = await self.ctx.repos.families.children_of_class(klass.id)
+        child = find_by_name(name, children).child if name else None
         if child is None:
             await self._reply(
                 platform,
@@ -288,46 +316,6 @@ class TeacherCommands:
             "Invitations à imprimer envoyées en privé.",
         )
 
-    async def _target(self, platform: str, msg: TextMessage, klass: Class) -> int | None:
-        if msg.reply_to:
-            rec = await self.ctx.repos.recordings.by_message(
-                platform, msg.chat.chat_id, msg.reply_to
-            )
-            return rec.id if rec and rec.class_id == klass.id else None
-        return None
-
-    async def cancel(self, platform: str, msg: TextMessage, command: Command, klass: Class) -> None:
-        rec_id = await self._target(platform, msg, klass)
-        if rec_id is None and not msg.reply_to:
-            latest = await self.ctx.repos.recordings.latest_open(
-                klass.id, f"{platform}:{msg.sender.user_id}"
-            )
-            rec_id = latest.id if latest else None
-        if rec_id is None:
-            await self._reply(
-                platform,
-                msg,
-                "Je ne trouve pas d'enregistrement à annuler. Répondez à l'enregistrement "
-                f"avec {self._prefix(platform)}annuler.",
-            )
-            return
-        text = await self.withdrawal.cancel(rec_id, f"{platform}:{msg.sender.user_id}")
-        await self._reply(platform, msg, text)
-
-    async def withdraw(
-        self, platform: str, msg: TextMessage, command: Command, klass: Class
-    ) -> None:
-        rec_id = await self._target(platform, msg, klass)
-        if rec_id is None:
-            await self._reply(
-                platform,
-                msg,
-                f"Répondez à l'enregistrement à retirer avec {self._prefix(platform)}retirer.",
-            )
-            return
-        text = await self.withdrawal.withdraw(rec_id, f"{platform}:{msg.sender.user_id}")
-        await self._reply(platform, msg, text)
-
     async def weekly_digest(
         self, platform: str, msg: TextMessage, command: Command, klass: Class
     ) -> None:
@@ -384,46 +372,6 @@ class TeacherCommands:
             out.append(f"• {line.first_name} : " + ", ".join(details))
         out.insert(1, f"{families} famille(s) inscrite(s) sur {len(lines_)} enfants.")
         await self.ctx.say(platform, msg.chat.chat_id, "\n".join(out))
-
-    async def consent(
-        self, platform: str, msg: TextMessage, command: Command, klass: Class
-    ) -> None:
-        argv = command.argv
-        answer = fold(argv[-1]) if argv else ""
-        if len(argv) < 2 or answer not in ("oui", "non"):
-            await self.ctx.say(
-                platform,
-                msg.chat.chat_id,
-                f"Écrivez : {self._prefix(platform)}consentement Prénom oui (ou non)",
-            )
-            return
-        name = tidy_name(" ".join(argv[:-1]))
-        now = self.ctx.clock.now()
-        child, created = await self.ctx.repos.families.ensure_child(klass.id, name, fold(name), now)
-        await self.ctx.repos.families.set_consent(child.id, answer == "oui", now)
-        await self.ctx.repos.audit.record(
-            f"{platform}:{msg.sender.user_id}",
-            "consent",
-            now,
-            class_id=klass.id,
-            detail=f"{child.first_name}={answer}",
-        )
-        released = await self.filing.recheck_held(klass.id) if answer == "oui" else 0
-        text = (
-            f"C'est noté : {child.first_name} peut être enregistré(e) et entendu(e) par les "
-            "familles."
-            if answer == "oui"
-            else f"C'est noté : aucun enregistrement où {child.first_name} est nommé(e) ne "
-            "sera envoyé."
-        )
-        if released:
-            text += f" {released} enregistrement(s) en attente repartent."
-        if created:
-            text += (
-                f"\n({child.first_name} est un nouveau prénom dans la classe : vérifiez "
-                "l'orthographe.)"
-            )
-        await self.ctx.say(platform, msg.chat.chat_id, text)
 
     async def help(self, platform: str, msg: TextMessage, command: Command, klass: Class) -> None:
         await self.ctx.say(platform, msg.chat.chat_id, texts.teacher_help(self._prefix(platform)))

@@ -103,3 +103,54 @@ def code_block(code: str, link: str | None) -> str:
 def recording_label(title: str, position: int) -> str:
     """« Groupe 2 », or n°3 for a recording without a caption."""
     return f"« {title} »" if title else f"n°{position}"
+
+
+def names_list(names: list[str]) -> str:
+    """'Lina', 'Lina et Tom', 'Lina, Tom et Léa B.'."""
+    if len(names) <= 1:
+        return "".join(names)
+    return ", ".join(names[:-1]) + " et " + names[-1]
+
+
+def missing_consent(names: list[str]) -> str:
+    """Why a recording waits: the children without their family's agreement."""
+    if not names:
+        return "l'accord des familles manque."
+    if len(names) > 6:
+        shown = names_list([*names[:5], f"{len(names) - 5} autres"])
+        return f"l'accord des parents manque pour {len(names)} enfants ({shown})."
+    return f"l'accord des parents manque pour {names_list(names)}."
+
+
+def new_names(names: list[str]) -> str:
+    word = "Nouveau prénom" if len(names) == 1 else "Nouveaux prénoms"
+    return f"({word} dans la classe : {names_list(names)}. Vérifiez l'orthographe.)"
+
+
+def who_speaks_question(p: str) -> str:
+    return (
+        "Qui parle ? Répondez à ce message par les prénoms (#Lina #Tom), #classe pour toute "
+        f"la classe, ou #prive #Lina pour sa famille seulement. Pour l'arrêter : {p}annuler."
+    )
+
+
+def plural(count: int, singular: str, plural_form: str | None = None) -> str:
+    """'1 enfant', '3 enfants', '0 enfant' (French: singular under 2)."""
+    word = singular if count < 2 else (plural_form or singular + "s")
+    return f"{count} {word}"
+
+
+DEFAULT_CONSENT_TEXT = (
+    "L'école enregistre les enfants de la classe quand ils racontent les albums lus en "
+    "classe. Ces enregistrements sont partagés seulement avec les familles de la classe, "
+    "par ce service, pour suivre les progrès des enfants et en parler à la maison. Ils sont "
+    "effacés à la fin de l'année scolaire. Vous pouvez changer d'avis à tout moment."
+)
+
+
+def consent_question(consent_text: str, first_name: str, p: str, target: str) -> str:
+    return (
+        f"{consent_text}\n\nAcceptez-vous que la voix de {first_name} soit enregistrée et "
+        f"entendue par les familles de la classe ?\nRépondez {p}consentement {target}oui ou "
+        f"{p}consentement {target}non."
+    )

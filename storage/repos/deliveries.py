@@ -47,8 +47,8 @@ class DeliveryRepo:
         """Publish a waiting recording and write its deliveries, in one transaction.
 
         Who receives it is decided here, in SQL, from the recording's class and
-        private child; a recording naming a child without consent is never
-        published (it goes back to ``held``).
+        private child. The caller has asked the consent rule first
+        (``bot/service/audience.py``); every send asks it again.
         """
         async with self.db.transaction() as tx:
             row = await tx.fetchrow(
@@ -58,13 +58,7 @@ class DeliveryRepo:
             )
             if row is None or row["state"] != "waiting":
                 return PublishOutcome(False, 0)
-            refused = await tx.fetchval(
-                """SELECT COUNT(*) FROM recording_children rc
-                   JOIN children c ON c.id = rc.child_id
-                   WHERE rc.recording_id = $1 AND COALESCE(c.consent, 0) <> 1""",
-                recording_id,
-            )
-            if refused or (row["is_private"] and row["private_child_id"] is None):
+            if row["is_private"] and row["private_child_id"] is None:
                 await tx.execute(
                     "UPDATE recordings SET state = 'held', failure_reason = 'consent' "
                     "WHERE id = $1",
@@ -151,6 +145,80 @@ class DeliveryRepo:
             reason,
             delivery_id,
         )
+
+    async def hold_for_consent(self, delivery_ids: list[int]) -> int:
+        """These deliveries wait: a child their recording names has no consent.
+        Only from 'pending' or 'digest' (a digest being sent keeps its own)."""
+        changed = 0
+        for delivery_id in delivery_ids:
+            changed += await self.db.execute(
+                """UPDATE deliveries SET state = 'held', hold_reason = 'consent', digest_id = NULL
+                   WHERE id = $1 AND state IN ('pending', 'digest')""",
+                delivery_id,
+            )
+        return changed
+
+    async def hold_open_of_recording_for_consent(self, recording_id: int) -> int:
+        """Every delivery of the recording not sent yet waits (digests already
+        being sent ask the rule again before each recording)."""
+        return await self.db.execute(
+            """UPDATE deliveries SET state = 'held', hold_reason = 'consent', digest_id = NULL
+               WHERE recording_id = $1 AND (state = 'pending'
+                 OR (state = 'digest' AND (digest_id IS NULL OR digest_id IN (
+                       SELECT id FROM digests WHERE state = 'planned'))))""",
+            recording_id,
+        )
+
+    async def hold_for_consent_in_digest(self, delivery_ids: list[int]) -> int:
+        """Deliveries of a digest about to be composed leave it and wait."""
+        changed = 0
+        for delivery_id in delivery_ids:
+            changed += await self.db.execute(
+                """UPDATE deliveries SET state = 'held', hold_reason = 'consent', digest_id = NULL
+                   WHERE id = $1 AND state = 'digest'""",
+                delivery_id,
+            )
+        return changed
+
+    async def held_for_consent_in_class(self, class_id: int) -> dict[int, list[int]]:
+        """Deliveries waiting for a consent, by recording."""
+        rows = await self.db.fetch(
+            """SELECT d.recording_id, d.id FROM deliveries d
+               JOIN recordings r ON r.id = d.recording_id
+               WHERE r.class_id = $1 AND d.state = 'held' AND d.hold_reason = 'consent'
+               ORDER BY d.id""",
+            class_id,
+        )
+        out: dict[int, list[int]] = {}
+        for r in rows:
+            out.setdefault(r[0], []).append(r[1])
+        return out
+
+    async def release_consent_hold(self, recording_id: int, now: datetime) -> int:
+        """A recording's consent is back: its held deliveries return to where
+        their guardian's choices put them (paused: held for the pause)."""
+        return await self.db.execute(
+            """UPDATE deliveries SET
+                 state = CASE
+                   WHEN EXISTS (SELECT 1 FROM subscriptions s WHERE s.guardian_id =
+                                deliveries.guardian_id AND s.paused = 1) THEN 'held'
+                   WHEN EXISTS (SELECT 1 FROM subscriptions s WHERE s.guardian_id =
+                                deliveries.guardian_id AND s.frequency = 'immediat')
+                        THEN 'pending'
+                   ELSE 'digest' END,
+                 hold_reason = NULL, next_try_at = $1
+               WHERE recording_id = $2 AND state = 'held' AND hold_reason = 'consent'""",
+            to_db_time(now),
+            recording_id,
+        )
+
+    async def open_of_recording(self, recording_id: int) -> int:
+        value = await self.db.fetchval(
+            """SELECT COUNT(*) FROM deliveries WHERE recording_id = $1
+               AND state IN ('pending', 'digest', 'held')""",
+            recording_id,
+        )
+        return int(value)
 
     async def fail_open_of_guardian(self, guardian_id: int, reason: str) -> int:
         return await self.db.execute(

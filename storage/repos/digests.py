@@ -140,7 +140,7 @@ class DigestRepo:
                 guardian_id,
             )
             return await tx.execute(
-                """UPDATE deliveries SET state = 'held' WHERE guardian_id = $1
+                """UPDATE deliveries SET state = 'held', hold_reason = NULL WHERE guardian_id = $1
                    AND (state = 'pending' OR (state = 'digest' AND digest_id IS NULL))""",
                 guardian_id,
             )
@@ -154,11 +154,12 @@ class DigestRepo:
             if key is None:
                 return await tx.execute(
                     "UPDATE deliveries SET state = 'digest', digest_id = NULL "
-                    "WHERE guardian_id = $1 AND state = 'held'",
+                    "WHERE guardian_id = $1 AND state = 'held' AND hold_reason IS NULL",
                     guardian_id,
                 )
             held = await tx.fetchval(
-                "SELECT COUNT(*) FROM deliveries WHERE guardian_id = $1 AND state = 'held'",
+                "SELECT COUNT(*) FROM deliveries WHERE guardian_id = $1 AND state = 'held' "
+                "AND hold_reason IS NULL",
                 guardian_id,
             )
             if not held:
@@ -179,7 +180,7 @@ class DigestRepo:
                 return 0
             return await tx.execute(
                 "UPDATE deliveries SET state = 'digest', digest_id = $1 "
-                "WHERE guardian_id = $2 AND state = 'held'",
+                "WHERE guardian_id = $2 AND state = 'held' AND hold_reason IS NULL",
                 digest_id,
                 guardian_id,
             )

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from storage.db import Database, Row
-from storage.records import Child, Guardian, Subscription, to_db_time
+from storage.records import Child, ConsentRow, Guardian, Subscription, from_db_time, to_db_time
 
 _CHILD = "SELECT id, class_id, first_name, consent FROM children"
 _GUARDIAN = "SELECT id, platform, user_id, chat_id FROM guardians"
@@ -87,12 +87,94 @@ class FamilyRepo:
         return [_child(r) for r in rows]
 
     async def set_consent(self, child_id: int, consent: bool, now: datetime) -> None:
+        """The teacher's record of the paper form."""
         await self.db.execute(
             "UPDATE children SET consent = $1, consent_at = $2 WHERE id = $3",
             1 if consent else 0,
             to_db_time(now),
             child_id,
         )
+
+    async def set_family_consent(
+        self, guardian_id: int, child_id: int, consent: bool, now: datetime
+    ) -> None:
+        """One guardian's own answer for their child (replaces their earlier one)."""
+        await self.db.execute(
+            """INSERT INTO consent_answers (guardian_id, child_id, answer, at)
+               VALUES ($1, $2, $3, $4)
+               ON CONFLICT (guardian_id, child_id) DO UPDATE
+               SET answer = excluded.answer, at = excluded.at""",
+            guardian_id,
+            child_id,
+            1 if consent else 0,
+            to_db_time(now),
+        )
+
+    async def consent_rows(self, class_id: int) -> list[ConsentRow]:
+        """Every child of the class with its teacher record and family answers."""
+        children = await self.db.fetch(
+            "SELECT id, consent, consent_at FROM children WHERE class_id = $1 ORDER BY id",
+            class_id,
+        )
+        answers = await self.db.fetch(
+            """SELECT a.child_id, a.answer, a.at FROM consent_answers a
+               JOIN children c ON c.id = a.child_id WHERE c.class_id = $1""",
+            class_id,
+        )
+        by_child: dict[int, list[tuple[bool, datetime]]] = {}
+        for r in answers:
+            at = from_db_time(r[2])
+            assert at is not None
+            by_child.setdefault(r[0], []).append((bool(r[1]), at))
+        return [
+            ConsentRow(
+                child_id=r[0],
+                teacher=None if r[1] is None else bool(r[1]),
+                teacher_at=from_db_time(r[2]),
+                family=tuple(by_child.get(r[0], ())),
+            )
+            for r in children
+        ]
+
+    async def mark_consent_asked(self, guardian_id: int, child_id: int, now: datetime) -> bool:
+        """True the first time only: a family is asked once."""
+        changed = await self.db.execute(
+            """UPDATE subscriptions SET consent_asked_at = $1
+               WHERE guardian_id = $2 AND child_id = $3 AND consent_asked_at IS NULL""",
+            to_db_time(now),
+            guardian_id,
+            child_id,
+        )
+        return changed > 0
+
+    async def rename_child(self, child_id: int, first_name: str, name_key: str) -> bool:
+        """False when another child of the class already has that name."""
+        row = await self.db.fetchrow("SELECT class_id FROM children WHERE id = $1", child_id)
+        if row is None:
+            return False
+        taken = await self.db.fetchval(
+            "SELECT id FROM children WHERE class_id = $1 AND name_key = $2 AND id <> $3",
+            row[0],
+            name_key,
+            child_id,
+        )
+        if taken is not None:
+            return False
+        await self.db.execute(
+            "UPDATE children SET first_name = $1, name_key = $2 WHERE id = $3",
+            first_name,
+            name_key,
+            child_id,
+        )
+        return True
+
+    async def subscribed_children(self, guardian_id: int) -> list[Child]:
+        rows = await self.db.fetch(
+            f"""{_CHILD} WHERE id IN (SELECT child_id FROM subscriptions WHERE guardian_id = $1)
+                ORDER BY name_key, id""",
+            guardian_id,
+        )
+        return [_child(r) for r in rows]
 
     # -- guardians --------------------------------------------------------
 
@@ -167,6 +249,25 @@ class FamilyRepo:
             ],
             "deliveries": [{"title": r[0], "state": r[1], "sent_at": r[2]} for r in deliveries],
         }
+
+    async def erase_child(self, child_id: int) -> None:
+        """A child who left: its name, consent (the teacher's and the family's
+        answers), invitations, subscriptions and tags go; recordings kept for
+        its family alone are withdrawn (nobody else may hear them)."""
+        async with self.db.transaction() as tx:
+            await tx.execute(
+                """UPDATE recordings SET state = 'withdrawn', failure_reason = 'child_left'
+                   WHERE private_child_id = $1""",
+                child_id,
+            )
+            await tx.execute(
+                """UPDATE deliveries SET state = 'cancelled' WHERE state IN
+                   ('pending', 'digest', 'held') AND recording_id IN
+                   (SELECT id FROM recordings WHERE private_child_id = $1)""",
+                child_id,
+            )
+            await tx.execute("DELETE FROM invitations WHERE child_id = $1", child_id)
+            await tx.execute("DELETE FROM children WHERE id = $1", child_id)
 
     async def erase_guardians_without_subscription(self) -> int:
         return await self.db.execute(

@@ -68,6 +68,8 @@ class NewRecording:
     is_private: bool
     private_child_id: int | None
     tagged_child_ids: tuple[int, ...]
+    # A caption named a child ambiguously: it waits for the teacher's answer.
+    speakers_unclear: bool = False
 
 
 @dataclass(frozen=True)
@@ -104,8 +106,9 @@ class RecordingRepo:
             rec_id = await tx.fetchval(
                 """INSERT INTO recordings (album_id, class_id, position, title, state,
                      is_private, private_child_id, platform, source_chat_id, source_message_id,
-                     attachment_ref, attachment_kind, posted_by, created_at)
-                   VALUES ($1, $2, $3, $4, 'received', $5, $6, $7, $8, $9, $10, $11, $12, $13)
+                     attachment_ref, attachment_kind, posted_by, created_at, speakers_unclear)
+                   VALUES ($1, $2, $3, $4, 'received', $5, $6, $7, $8, $9, $10, $11, $12, $13,
+                           $14)
                    RETURNING id""",
                 new.album_id,
                 new.class_id,
@@ -120,6 +123,7 @@ class RecordingRepo:
                 new.attachment_kind,
                 new.posted_by,
                 to_db_time(now),
+                1 if new.speakers_unclear else 0,
             )
             await tx.executemany(
                 "INSERT INTO recording_children (recording_id, child_id) VALUES ($1, $2) "
@@ -154,6 +158,12 @@ class RecordingRepo:
             posted_by,
         )
         return None if row is None else _recording(row)
+
+    async def speakers_unclear(self, recording_id: int) -> bool:
+        value = await self.db.fetchval(
+            "SELECT speakers_unclear FROM recordings WHERE id = $1", recording_id
+        )
+        return bool(value)
 
     async def tagged_children(self, recording_id: int) -> list[int]:
         rows = await self.db.fetch(
@@ -220,6 +230,48 @@ class RecordingRepo:
             recording_id,
         )
         return changed > 0
+
+    async def hold_for_consent(self, recording_id: int) -> bool:
+        """A waiting recording a consent holds back: it waits in 'held'."""
+        changed = await self.db.execute(
+            "UPDATE recordings SET state = 'held', failure_reason = 'consent' "
+            "WHERE id = $1 AND state = 'waiting'",
+            recording_id,
+        )
+        return changed > 0
+
+    async def set_tags(
+        self, recording_id: int, child_ids: Sequence[int], private_child_id: int | None
+    ) -> bool:
+        """Who speaks in it, while it has not gone out; False once it has."""
+        async with self.db.transaction() as tx:
+            state = await tx.fetchval("SELECT state FROM recordings WHERE id = $1", recording_id)
+            if state not in OPEN_STATES:
+                return False
+            await tx.execute("DELETE FROM recording_children WHERE recording_id = $1", recording_id)
+            for child_id in dict.fromkeys(child_ids):
+                await tx.execute(
+                    "INSERT INTO recording_children (recording_id, child_id) VALUES ($1, $2)",
+                    recording_id,
+                    child_id,
+                )
+            await tx.execute(
+                "UPDATE recordings SET is_private = $1, private_child_id = $2, "
+                "speakers_unclear = 0 WHERE id = $3",
+                1 if private_child_id is not None else 0,
+                private_child_id,
+                recording_id,
+            )
+        return True
+
+    async def naming_in_class(self, class_id: int, states: Sequence[str]) -> list[Recording]:
+        marks = ", ".join(f"${i + 2}" for i in range(len(states)))
+        rows = await self.db.fetch(
+            f"{_RECORDING} WHERE class_id = $1 AND state IN ({marks}) ORDER BY id",
+            class_id,
+            *states,
+        )
+        return [_recording(r) for r in rows]
 
     async def set_original(self, recording_id: int, sha: str) -> None:
         await self.db.execute(

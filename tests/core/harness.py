@@ -136,10 +136,18 @@ class Stage:
         await self.say(teacher, "/classe", chat=GROUP)
         await self.say(teacher, "/album Le loup qui voulait changer de couleur", chat=GROUP)
 
-    async def invite_parent(self, teacher: str, child: str, *parents: str) -> None:
+    async def invite_parent(
+        self, teacher: str, child: str, *parents: str, consent: bool | None = True
+    ) -> None:
+        """Invite the child's family; ``consent``: the teacher records the
+        paper form first (``None``: nothing recorded)."""
         before = len(self.adapter.texts_to(teacher))
         await self.say(teacher, f"/invitation {child}", chat=GROUP)
         code = code_in(self.adapter.texts_to(teacher)[before])
+        if consent is not None:
+            await self.say(
+                teacher, f"/consentement {child} {'oui' if consent else 'non'}", chat=GROUP
+            )
         for parent in parents:
             await self.say(parent, f"/start {code}")
 

@@ -16,10 +16,10 @@ TEACHER = "maitresse"
 PARIS = __import__("zoneinfo").ZoneInfo("Europe/Paris")
 
 
-async def _class(stage: Stage) -> None:
+async def _class(stage: Stage, consent: bool | None = True) -> None:
     await stage.setup_class(TEACHER)
-    await stage.invite_parent(TEACHER, "Lina", "papa_lina")
-    await stage.invite_parent(TEACHER, "Tom", "maman_tom")
+    await stage.invite_parent(TEACHER, "Lina", "papa_lina", consent=consent)
+    await stage.invite_parent(TEACHER, "Tom", "maman_tom", consent=consent)
 
 
 async def test_wrong_codes_are_rate_limited_per_chat(stage: Stage) -> None:
@@ -37,7 +37,8 @@ async def test_wrong_codes_are_rate_limited_per_chat(stage: Stage) -> None:
     assert "Trop de codes erronés" in stage.adapter.texts_to("curieux")[-1]
     stage.clock.advance(16 * 60)
     await stage.say("curieux", f"/start {good}")
-    assert "inscrit(e) pour Zoé" in stage.adapter.texts_to("curieux")[-1]
+    assert "inscrit(e) pour Zoé" in stage.adapter.texts_to("curieux")[-2]
+    assert "Acceptez-vous que la voix de Zoé" in stage.adapter.texts_to("curieux")[-1]
 
 
 async def test_teacher_invitation_expires_and_serves_once(stage: Stage) -> None:
@@ -58,7 +59,7 @@ async def test_a_parent_code_serves_four_guardians(stage: Stage) -> None:
     code = code_in(stage.adapter.texts_to(TEACHER)[-1])
     for n in range(5):
         await stage.say(f"parent{n}", f"/start {code}")
-    assert "inscrit(e) pour Lina" in stage.adapter.texts_to("parent3")[-1]
+    assert "inscrit(e) pour Lina" in stage.adapter.texts_to("parent3")[-2]
     assert "déjà servi" in stage.adapter.texts_to("parent4")[-1]
 
 
@@ -108,15 +109,15 @@ async def test_co_teacher_can_post_and_others_cannot(stage: Stage) -> None:
 
 
 async def test_no_consent_holds_until_given(stage: Stage) -> None:
-    await _class(stage)
+    await _class(stage, consent=None)
     await stage.post_audio(TEACHER, sample("loup_groupe3_voice.ogg"), caption="Lina raconte #Lina")
     answer = stage.adapter.texts_to(GROUP)[-1]
-    assert "pas d'accord des parents pour Lina" in answer
+    assert "l'accord des parents manque pour Lina" in answer
     await stage.publish()
     await stage.svc.workers[0].drain()
     assert stage.adapter.audio_to("papa_lina") == []
     await stage.say(TEACHER, "/consentement lina oui", chat=GROUP)
-    assert "1 enregistrement(s) en attente repartent" in stage.adapter.texts_to(GROUP)[-1]
+    assert "1 enregistrement en attente repart" in stage.adapter.texts_to(GROUP)[-1]
     await stage.publish()
     await eventually(
         lambda: (
@@ -128,24 +129,25 @@ async def test_no_consent_holds_until_given(stage: Stage) -> None:
 
 
 async def test_consent_withdrawn_before_publication_holds_it(stage: Stage) -> None:
-    await _class(stage)
+    await _class(stage, consent=None)
     await stage.say(TEACHER, "/consentement Tom oui", chat=GROUP)
     await stage.post_audio(TEACHER, sample("loup_groupe3_voice.ogg"), caption="#Tom")
     await stage.say(TEACHER, "/consentement Tom non", chat=GROUP)
+    assert "Cela retient 1 enregistrement : « Tom »" not in stage.adapter.texts_to(GROUP)[-1]
+    assert "Cela retient 1 enregistrement : n°1" in stage.adapter.texts_to(GROUP)[-1]
     await stage.publish()
     await stage.svc.workers[0].drain()
     assert stage.adapter.audio_to("maman_tom") == [] and stage.adapter.audio_to("papa_lina") == []
-    assert "reste en attente" in stage.adapter.texts_to(GROUP)[-1]
 
 
 async def test_private_recording_reaches_only_that_family(stage: Stage) -> None:
-    await _class(stage)
+    await _class(stage, consent=None)
     await stage.say(TEACHER, "/consentement Lina oui", chat=GROUP)
     await stage.post_audio(
         TEACHER, sample("loup_groupe3_voice.ogg"), caption="Pour toi #prive #Lina"
     )
     await stage.post_audio(TEACHER, sample("loup_groupe3_voice.ogg"), caption="#prive sans prénom")
-    assert "nommez un enfant" in stage.adapter.texts_to(GROUP)[-1]
+    assert "Je ne sais pas encore qui parle" in stage.adapter.texts_to(GROUP)[-1]
     await stage.publish()
     await eventually(lambda: len(stage.adapter.audio_to("papa_lina")) == 1)
     await stage.svc.workers[0].drain()

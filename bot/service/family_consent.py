@@ -1,0 +1,118 @@
+"""A family's own consent for its child: asked once after subscribing, with
+the school's text, and changed at any time with /consentement oui|non."""
+
+from __future__ import annotations
+
+from bot.children import find_by_name
+from bot.ports import Choice
+from bot.service import texts
+from bot.service.consent_changes import ConsentChanges
+from bot.service.context import Context
+from bot.text_norm import fold
+from storage.records import Child, Guardian
+
+
+class FamilyConsent:
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self.changes = ConsentChanges(ctx)
+
+    def _p(self, platform: str) -> str:
+        return self.ctx.adapters[platform].capabilities.command_prefixes[0]
+
+    async def ask_once(self, platform: str, chat: str, guardian: Guardian, child: Child) -> None:
+        """After subscribing: the school's text and the question, once."""
+        if not await self.ctx.repos.families.mark_consent_asked(
+            guardian.id, child.id, self.ctx.clock.now()
+        ):
+            return
+        p = self._p(platform)
+        several = len(await self.ctx.repos.families.subscribed_children(guardian.id)) > 1
+        target = f"{child.first_name} " if several else ""
+        await self.ctx.say(
+            platform,
+            chat,
+            texts.consent_question(texts.DEFAULT_CONSENT_TEXT, child.first_name, p, target),
+            choices=(
+                Choice("Oui, j'accepte", f"/consentement {target}oui"),
+                Choice("Non", f"/consentement {target}non"),
+            ),
+        )
+
+    async def answer(self, platform: str, chat: str, guardian: Guardian, args: str) -> None:
+        words = args.split()
+        p = self._p(platform)
+        children = await self.ctx.repos.families.subscribed_children(guardian.id)
+        answer = fold(words[-1]) if words else ""
+        if answer not in ("oui", "non") or not children:
+            await self.ctx.say(platform, chat, await self._state(children, p))
+            return
+        name = " ".join(words[:-1])
+        if name:
+            match = find_by_name(name, children)
+            chosen = [match.child] if match.child else []
+        else:
+            chosen = children if len(children) == 1 else []
+        if not chosen:
+            names = " ou ".join(c.first_name for c in children)
+            await self.ctx.say(
+                platform,
+                chat,
+                "Pour quel enfant ? Écrivez par exemple : "
+                f"{p}consentement {children[0].first_name} {answer} ({names}).",
+            )
+            return
+        child = chosen[0]
+        now = self.ctx.clock.now()
+        await self.ctx.repos.families.set_family_consent(
+            guardian.id, child.id, answer == "oui", now
+        )
+        await self.ctx.repos.audit.record(
+            "parent", "family_consent", now, class_id=child.class_id, detail=answer
+        )
+        effect = await self.changes.after_change(child.class_id)
+        consents = await self.ctx.audience.class_consents(child.class_id)
+        state = consents[child.id].state.value
+        if answer == "oui":
+            text = (
+                f"Merci, c'est noté : vous acceptez que la voix de {child.first_name} soit "
+                "enregistrée et entendue par les familles de la classe."
+            )
+        else:
+            text = (
+                f"C'est noté : plus aucun enregistrement où {child.first_name} parle ne sera "
+                "envoyé ni montré aux familles."
+            )
+        if state != answer:
+            text += (
+                f"\n(Un autre parent de {child.first_name} a répondu « {state} » : c'est la "
+                "réponse « non » qui compte tant qu'il y en a une.)"
+            )
+        text += f"\nVous pouvez changer d'avis à tout moment : {p}consentement oui ou non."
+        await self.ctx.say(platform, chat, text)
+        if effect.held_back:
+            await self._tell_teachers(child, len(effect.held_back))
+
+    async def _state(self, children: list[Child], p: str) -> str:
+        if not children:
+            return "Vous n'êtes inscrit(e) pour aucun enfant."
+        lines = [texts.DEFAULT_CONSENT_TEXT, ""]
+        for child in children:
+            consents = await self.ctx.audience.class_consents(child.class_id)
+            lines.append(f"{child.first_name} : accord {consents[child.id].state.value}.")
+        lines.append(f"Pour répondre : {p}consentement oui, ou {p}consentement non.")
+        return "\n".join(lines)
+
+    async def _tell_teachers(self, child: Child, held: int) -> None:
+        """The teacher learns in the class group what the family's answer holds back."""
+        for channel in await self.ctx.repos.staff.channels_of_class(child.class_id):
+            p = self._p(channel.platform) if channel.platform in self.ctx.adapters else "/"
+            await self.ctx.say(
+                channel.platform,
+                channel.chat_id,
+                f"La famille de {child.first_name} ne donne pas son accord pour sa voix. "
+                f"Cela retient {texts.plural(held, 'enregistrement')} (ceux où "
+                f"{child.first_name} parle, et ceux de toute la classe). {p}enfants pour voir "
+                f"les accords ; répondez {p}retirer à un enregistrement pour le retirer des "
+                "conversations où il est déjà arrivé.",
+            )
