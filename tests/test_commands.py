@@ -8,8 +8,8 @@ import pytest
 from bot.commands import parse_command
 from bot.config import ScheduleSettings
 from bot.schedule_words import parse_weekly_slot
-from bot.service.filing import read_caption
 from bot.service.quiet_hours import next_allowed
+from bot.service.who_speaks import only_tags, read_tags
 
 
 @pytest.mark.parametrize(
@@ -44,13 +44,17 @@ def test_weekly_slot_in_french_and_english() -> None:
 
 
 def test_caption_tags() -> None:
-    caption = read_caption("Le loup, groupe 2 #Lina #prive")
-    assert caption == read_caption("Le loup, groupe 2 #prive #lina")
+    caption = read_tags("Le loup, groupe 2 #Lina #prive")
+    assert caption == read_tags("Le loup, groupe 2 #prive #lina")
     assert caption.title == "Le loup, groupe 2"
     assert caption.names == ("Lina",)
     assert caption.private
-    assert not read_caption("#Tom #Zoé").private
-    assert read_caption("#Tom #Zoé").names == ("Tom", "Zoé")
+    assert not read_tags("#Tom #Zoé").private
+    assert read_tags("#Tom #Zoé").names == ("Tom", "Zoé")
+    assert read_tags("#classe").whole_class and read_tags("#Léa_B").names == ("Léa B.",)
+    assert read_tags("+#Lina").adding
+    assert only_tags("#Lina #Tom") and only_tags("+#Lina")
+    assert not only_tags("merci #Lina") and not only_tags("#") and not only_tags("")
 
 
 PARIS = ZoneInfo("Europe/Paris")
