@@ -182,3 +182,34 @@ async def test_rename_and_departure(stage: Stage) -> None:
     assert await repos.families.guardian_by_user("memory", "maman_tom") is None
     await stage.say(TEACHER, "/depart Zoé", chat=GROUP)
     assert "Je ne trouve pas « Zoé »" in last(stage)
+
+
+async def _refuse_behind_the_service(stage: Stage, child: str) -> None:
+    """Another process (or the operator) records a refusal: this process only
+    learns it when it asks the rule again at the exit."""
+    repos = stage.svc.ctx.repos
+    kid = next(c for c in await repos.families.children_of_class(1) if c.first_name == child)
+    await repos.families.set_consent(kid.id, False, stage.clock.now())
+    stage.svc.ctx.audience.generation.bump()
+
+
+async def test_every_send_asks_the_rule_again(stage: Stage) -> None:
+    await _class(stage)
+    await stage.say(TEACHER, "/consentement tous oui", chat=GROUP)
+    await stage.say("papa_lina", "/frequence quotidien")
+    stage.clock.set(paris(2026, 11, 24, 23, 0))  # quiet hours: the immediate one waits
+    await stage.post_audio(TEACHER, sample(CLIP), caption="Tom raconte #Tom")
+    await stage.post_audio(TEACHER, sample(CLIP), caption="Lina raconte #Lina")
+    await stage.publish()
+    await settle(stage)
+    await _refuse_behind_the_service(stage, "Tom")
+    stage.clock.set(paris(2026, 11, 25, 8, 0))
+    await settle(stage)
+    assert audio_titles(stage, "maman_tom") == [f"{LOUP} : Lina raconte"]
+    assert await plan_at(stage, paris(2026, 11, 25, 18, 0)) == 1
+    await settle(stage)
+    assert audio_titles(stage, "papa_lina") == [f"{LOUP} : Lina raconte"]
+    states = await stage.svc.ctx.repos.db.fetch(
+        "SELECT state, hold_reason FROM deliveries WHERE recording_id = 1"
+    )
+    assert [tuple(r) for r in states] == [("held", "consent"), ("held", "consent")]
