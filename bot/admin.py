@@ -3,20 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from tqdm import tqdm
 
+from bot.children import child_key, tidy_child_name
 from bot.config import Settings
 from bot.digests.periods import next_daily, next_weekly
-from bot.roster import parse_onde_csv
+from bot.roster import RosterChild, parse_onde_csv
 from bot.schedule_words import WeeklySlot
 from bot.service.context import Context
 from bot.service.invitations import InvitationService
 from bot.service.slips_service import class_slips
-from bot.text_norm import fold, tidy_name
+from bot.text_norm import fold
 from storage.records import Class
 
 
@@ -150,13 +152,14 @@ async def import_onde(
                 f"aucune ne s'appelle {klass.name!r}"
             )
         roster = parse_onde_csv(data, class_label=wanted[0])
-    existing = {fold(c.first_name) for c in await ctx.repos.families.children_of_class(klass.id)}
-    new = [tidy_name(c.first_name) for c in roster.children if fold(c.first_name) not in existing]
+    known = await ctx.repos.families.children_of_class(klass.id)
+    existing = {child_key(c.first_name) for c in known}
+    new = [n for n in roster_names(roster.children) if child_key(n) not in existing]
     new = list(dict.fromkeys(new))
     if not dry_run:
         now = ctx.clock.now()
         for name in tqdm(new, desc="Import", unit=" enfant", disable=not progress, leave=False):
-            await ctx.repos.families.ensure_child(klass.id, name, fold(name), now)
+            await ctx.repos.families.ensure_child(klass.id, name, child_key(name), now)
         await ctx.repos.audit.record(
             "operator", "import_onde", now, class_id=klass.id, detail=f"{len(new)} children"
         )
@@ -168,6 +171,22 @@ async def import_onde(
         "added" if not dry_run else "would_add": new,
         "warnings": list(roster.warnings),
     }
+
+
+def roster_names(children: Sequence[RosterChild]) -> list[str]:
+    """The names to file: two children with the same first name get the
+    initial of their family name (« Léa B. », « Léa M. »), never one child."""
+    by_first: dict[str, int] = {}
+    for child in children:
+        key = child_key(child.first_name)
+        by_first[key] = by_first.get(key, 0) + 1
+    names = []
+    for child in children:
+        name = tidy_child_name(child.first_name)
+        if by_first[child_key(name)] > 1 and child.surname_initial:
+            name = f"{name} {child.surname_initial}."
+        names.append(name)
+    return names
 
 
 @dataclass(frozen=True)
@@ -188,7 +207,7 @@ async def _guardians(ctx: Context, target: FamilyTarget) -> list[int]:
         return [guardian.id] if guardian else []
     if target.class_name and target.child:
         klass = await find_class(ctx, target.class_name, target.school)
-        kid = await ctx.repos.families.find_child(klass.id, fold(target.child))
+        kid = await ctx.repos.families.find_child(klass.id, child_key(target.child))
         if kid is None:
             raise AdminError(f"aucun enfant {target.child!r} dans la classe {klass.name!r}")
         return await ctx.repos.families.guardians_of_child(kid.id)

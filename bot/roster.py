@@ -15,7 +15,7 @@ import re
 import unicodedata
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 _HEADER_SEARCH_ROWS = 10  # an export may start with a title line or two
 _EXCLUDED_WORDS = {
@@ -37,6 +37,8 @@ _EXCLUDED_WORDS = {
 class RosterChild:
     first_name: str
     class_label: str | None
+    # Only the family name's initial, kept to tell two children apart.
+    surname_initial: str | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,7 @@ def parse_onde_csv(data: bytes, *, class_label: str | None = None) -> Roster:
     if not rows:
         raise RosterError("Le fichier est vide.")
     header_index, first_col, class_col = _find_header(rows)
+    surname_col = _best_column(rows[header_index][1], _surname_rank)
 
     children: list[RosterChild] = []
     warnings: list[str] = []
@@ -85,7 +88,9 @@ def parse_onde_csv(data: bytes, *, class_label: str | None = None) -> Roster:
         if not name:
             warnings.append(f"Ligne {line} : prénom vide, ignorée.")
             continue
-        children.append(RosterChild(first_name=name, class_label=label or None))
+        surname = _cell(row, surname_col) if surname_col is not None else ""
+        initial = next((c.upper() for c in surname if c.isalpha()), None)
+        children.append(RosterChild(name, label or None, initial))
         lines_by_name[name.casefold()].append(line)
 
     if not children:
@@ -102,7 +107,7 @@ def parse_onde_csv(data: bytes, *, class_label: str | None = None) -> Roster:
             where = ", ".join(str(n) for n in lines)
             warnings.append(
                 f"Prénom « {name} » présent {len(lines)} fois (lignes {where}) : "
-                "tous sont gardés, précisez-les pour les distinguer."
+                "tous sont gardés, avec l'initiale de leur nom pour les distinguer."
             )
     return Roster(children=tuple(children), warnings=tuple(warnings))
 
@@ -180,6 +185,16 @@ def _first_name_rank(words: list[str]) -> int | None:
     if "usuel" in found:
         return 0
     return 1 if words == ["prenom"] else 2
+
+
+def _surname_rank(words: list[str]) -> int | None:
+    """The child's family name: 'Nom', 'Nom de famille', 'Nom d'usage', 'Nom élève'."""
+    found = set(words)
+    if "nom" not in found or {"prenom", "prenoms"} & found or _EXCLUDED_WORDS & found:
+        return None
+    if any(w.isdigit() for w in words):
+        return None
+    return 0 if words == ["nom"] or "usage" in found else 1
 
 
 def _class_rank(words: list[str]) -> int | None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pathlib
+
 import pytest
 
 from bot.roster import Roster, RosterChild, RosterError, parse_onde_csv
@@ -182,3 +184,30 @@ def test_a_comma_in_a_title_line_does_not_change_the_separator() -> None:
 def test_a_sheet_saved_again_with_commas_is_read_too() -> None:
     data = 'Nom,Prénom,Classe\r\n"A","Zoé","GS"\r\n'.encode("cp1252")
     assert parse_onde_csv(data).children == (RosterChild("Zoé", "GS"),)
+
+
+def test_two_children_with_the_same_first_name_get_their_surname_initial() -> None:
+    from bot.admin import roster_names
+
+    data = "Nom;Prénom;Classe\nBERNARD;Léa;GS\nMartin;Zoé;GS\nMOREL;léa;GS\n".encode()
+    roster = parse_onde_csv(data)
+    assert [c.surname_initial for c in roster.children] == ["B", "M", "M"]
+    assert roster_names(roster.children) == ["Léa B.", "Zoé", "Léa M."]
+
+
+async def test_the_import_files_two_lea_as_two_children(tmp_path: pathlib.Path) -> None:
+    from bot import admin
+    from tests.core.harness import Stage
+
+    stage = Stage(tmp_path / "data")
+    await stage.start()
+    try:
+        await admin.invite_teacher(stage.svc.ctx, "École du Lac", "GS")
+        export = tmp_path / "onde.csv"
+        export.write_bytes("Nom;Prénom;Classe\nBERNARD;Léa;GS\nMOREL;Léa;GS\n".encode())
+        result = await admin.import_onde(stage.svc.ctx, export, "GS", None, dry_run=False)
+        assert result["added"] == ["Léa B.", "Léa M."]
+        kids = await stage.svc.ctx.repos.families.children_of_class(1)
+        assert [k.first_name for k in kids] == ["Léa B.", "Léa M."]
+    finally:
+        await stage.stop()
