@@ -150,28 +150,38 @@ async def run_demo(workdir: Path, say: Say = print) -> DemoResult:
             await teacher.client.send_text(room, f"!invitation {child}")
             await teacher.bot_says(room, "salon")
             codes[child] = _code(await teacher.bot_says(dm, "privé"))
+        say("   Les autorisations signées sont revenues : elle le note.")
+        teacher.typed("salon", "!consentement tous oui")
+        await teacher.client.send_text(room, "!consentement tous oui")
+        await teacher.bot_says(room, "salon")
 
         say("\n5. Les parents écrivent au robot (conversations privées chiffrées).")
         lina_dm = await lina.client.create_dm(bot.user_id)
         await lina.client.wait_joined(lina_dm, bot.user_id, WAIT_S)
         lina.typed("privé", "<le code collé seul>")
         await lina.client.send_text(lina_dm, codes["Lina"])
+        await lina.bot_says(lina_dm, "privé", count=2)  # welcome, then the consent question
+        lina.typed("privé", "!consentement oui")
+        await lina.client.send_text(lina_dm, "!consentement oui")
         await lina.bot_says(lina_dm, "privé")
         tom_dm = await tom.client.create_dm(bot.user_id)
         await tom.client.wait_joined(tom_dm, bot.user_id, WAIT_S)
         tom.typed("privé", "!start <code>")
         await tom.client.send_text(tom_dm, f"!start {codes['Tom']}")
-        await tom.bot_says(tom_dm, "privé")
+        await tom.bot_says(tom_dm, "privé", count=2)
 
         say("\n6. L'enseignante dépose deux enregistrements dans le salon.")
         rec_dir = workdir / "enregistrements"
         rec_dir.mkdir(exist_ok=True)
         voice = make_tone(rec_dir / "Message vocal.ogg", seconds=4, freq=392)
         wav = make_tone(rec_dir / "loup_groupe2.wav", seconds=6, freq=330)
-        teacher.typed("salon", "🎤 message vocal « Groupe 1 »")
-        await teacher.client.send_audio(
-            room, voice, mime="audio/ogg", voice=True, caption="Groupe 1", duration_ms=4000
+        teacher.typed("salon", "🎤 message vocal (sans légende, depuis son téléphone)")
+        note = await teacher.client.send_audio(
+            room, voice, mime="audio/ogg", voice=True, duration_ms=4000
         )
+        await teacher.bot_says(room, "salon")
+        teacher.typed("salon", "(en réponse au message vocal) #Lina #Tom")
+        await teacher.client.send_text(room, "#Lina #Tom", reply_to=note)
         await teacher.bot_says(room, "salon")
         teacher.typed("salon", "📎 loup_groupe2.wav (export Audacity) « Groupe 2 »")
         await teacher.client.send_audio(

@@ -160,7 +160,9 @@ class WhoSpeaks:
             return f"{label} est déjà parti : trop tard pour dire qui parle."
         fresh = await repos.recordings.get(rec.id)
         assert fresh is not None
-        lines = [f"C'est noté : dans {label}, parle : {speakers_words(children, private)}."]
+        lines = [
+            f"C'est noté : dans l'enregistrement {label}, parle : {speakers_words(children, private)}."
+        ]
         if resolved.created:
             lines.append(texts.new_names(resolved.created))
         lines.append(await self.reconsider(fresh))
