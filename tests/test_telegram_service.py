@@ -96,7 +96,9 @@ async def teacher_with_channel(fake: FakeTelegram, service: Service) -> None:
     await until(lambda: said(fake, -4001, "loup qui voulait"))
 
 
-async def invite_parent(fake: FakeTelegram, child: str, parent_id: int) -> None:
+async def invite_parent(
+    fake: FakeTelegram, child: str, parent_id: int, *, consent: bool = True
+) -> None:
     before = len(fake.messages_to(501))
     fake.push_text(GROUP, TEACHER, f"/invitation {child}")
     # The invitation goes to the teacher in private, with its deep link.
@@ -106,6 +108,9 @@ async def invite_parent(fake: FakeTelegram, child: str, parent_id: int) -> None:
     text = "\n".join(texts_to(fake, 501)[before:])
     code = re.search(r"start=([A-Za-z0-9_-]{20,64})", text)
     assert code, text
+    if consent:  # the paper form came back signed
+        fake.push_text(GROUP, TEACHER, f"/consentement {child} oui")
+        await until(lambda: said(fake, -4001, f"{child} peut être enregistré"))
     parent = FakeTelegram.user(parent_id, "Parent")
     fake.push_text(FakeTelegram.chat(parent_id), parent, f"/start {code.group(1)}")
     await until(lambda: texts_to(fake, parent_id))
@@ -209,3 +214,40 @@ async def test_restart_in_the_middle_of_a_fan_out(fake: FakeTelegram, tmp_path: 
     assert [len(voices_to(fake, p)) for p in parents] == [1, 1, 1]
     # The file_id cached before the stop is reused after it.
     assert stored_uploads(fake) == uploads_before == 1
+
+
+async def test_who_speaks_buttons_and_family_consent(fake: FakeTelegram, tmp_path: Path) -> None:
+    """A phone voice note without caption, two Léa, a family's own answer."""
+    service = await start_service(fake, tmp_path)
+    try:
+        await teacher_with_channel(fake, service)
+        await invite_parent(fake, "Léa B.", 9001, consent=False)
+        await asyncio.sleep(1.1)
+        await invite_parent(fake, "Léa M.", 9002, consent=False)
+        # Each family is asked once, with buttons.
+        await until(lambda: said(fake, 9001, "Acceptez-vous que la voix de Léa B."))
+        question = said(fake, 9001, "Acceptez-vous")
+        assert question is not None and "reply_markup" in question.params
+        parent_b = FakeTelegram.user(9001, "Parent")
+        fake.push_callback(FakeTelegram.chat(9001), parent_b, "/consentement oui", 77)
+        await until(lambda: said(fake, 9001, "Merci, c'est noté"))
+        fake.push_media(GROUP, TEACHER, "voice", tone_wav(), mime="audio/ogg")
+        await until(lambda: said(fake, -4001, "Qui parle"))
+        answer = said(fake, -4001, "Qui parle")
+        assert answer is not None and "Léa M." in answer.params["text"]
+        assert "reply_markup" in answer.params
+        fake.push_text(GROUP, TEACHER, "#Léa", reply_to=answer.message_id)
+        await until(lambda: said(fake, -4001, "plusieurs « Léa »"))
+        # The "Léa B." button under the bot's answer.
+        fake.push_callback(GROUP, TEACHER, "+#Léa_B.", answer.message_id)
+        await until(lambda: said(fake, -4001, "parle : Léa B."))
+        await until(lambda: voices_to(fake, 9001) and voices_to(fake, 9002))
+        # Léa M.'s family now says no: a new recording naming her stays home.
+        parent_m = FakeTelegram.user(9002, "Parent")
+        fake.push_text(FakeTelegram.chat(9002), parent_m, "/consentement non")
+        await until(lambda: said(fake, -4001, "La famille de Léa M. ne donne pas"))
+        post_recording(fake, caption="Léa M. raconte #Lea_M")
+        await until(lambda: said(fake, -4001, "l'accord des parents manque pour Léa M."))
+    finally:
+        await service.stop()
+    assert len(voices_to(fake, 9001)) == len(voices_to(fake, 9002)) == 1

@@ -90,7 +90,7 @@ class FamilyConsent:
             )
         text += f"\nVous pouvez changer d'avis à tout moment : {p}consentement oui ou non."
         await self.ctx.say(platform, chat, text)
-        if effect.held_back:
+        if answer == "non":
             await self._tell_teachers(child, len(effect.held_back))
 
     async def _state(self, children: list[Child], p: str) -> str:
@@ -107,12 +107,15 @@ class FamilyConsent:
         """The teacher learns in the class group what the family's answer holds back."""
         for channel in await self.ctx.repos.staff.channels_of_class(child.class_id):
             p = self._p(channel.platform) if channel.platform in self.ctx.adapters else "/"
-            await self.ctx.say(
-                channel.platform,
-                channel.chat_id,
-                f"La famille de {child.first_name} ne donne pas son accord pour sa voix. "
-                f"Cela retient {texts.plural(held, 'enregistrement')} (ceux où "
-                f"{child.first_name} parle, et ceux de toute la classe). {p}enfants pour voir "
-                f"les accords ; répondez {p}retirer à un enregistrement pour le retirer des "
-                "conversations où il est déjà arrivé.",
+            text = (
+                f"La famille de {child.first_name} ne donne pas son accord pour sa voix : "
+                f"rien où {child.first_name} parle ne partira, ni les enregistrements de "
+                f"toute la classe. {p}enfants pour voir les accords."
             )
+            if held:
+                text += (
+                    f"\nCela retient {texts.plural(held, 'enregistrement')} déjà publié(s) ou "
+                    f"en attente ; répondez {p}retirer à un enregistrement pour le retirer des "
+                    "conversations où il est déjà arrivé."
+                )
+            await self.ctx.say(channel.platform, channel.chat_id, text)

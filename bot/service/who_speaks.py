@@ -160,9 +160,8 @@ class WhoSpeaks:
             return f"{label} est déjà parti : trop tard pour dire qui parle."
         fresh = await repos.recordings.get(rec.id)
         assert fresh is not None
-        lines = [
-            f"C'est noté : dans l'enregistrement {label}, parle : {speakers_words(children, private)}."
-        ]
+        who = speakers_words(children, private)
+        lines = [f"C'est noté : dans l'enregistrement {label}, parle : {who}."]
         if resolved.created:
             lines.append(texts.new_names(resolved.created))
         lines.append(await self.reconsider(fresh))

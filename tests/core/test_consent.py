@@ -80,7 +80,8 @@ async def test_the_family_answer_decides_and_any_no_wins(stage: Stage) -> None:
     )
     await stage.say("papa_lina", "/consentement non")
     assert "plus aucun enregistrement où Lina parle" in last(stage, "papa_lina")
-    assert "La famille de Lina ne donne pas son accord" not in last(stage)  # nothing held yet
+    assert "La famille de Lina ne donne pas son accord" in last(stage)
+    assert "Cela retient" not in last(stage)  # nothing was published yet
     await stage.post_audio(TEACHER, sample(CLIP), caption="Lina raconte #Lina")
     assert "l'accord des parents manque pour Lina" in last(stage)
     await stage.say(TEACHER, "/enfants", chat=GROUP)
