@@ -128,6 +128,8 @@ async def set_up_class(fake: FakeTelegram, service: TelegramService, config: Pat
         return list(dict.fromkeys(re.findall(r"start=([A-Za-z0-9_-]{20,64})", text)))
 
     await until(lambda: len(codes()) == len(PARENTS), "the parents' invitations")
+    fake.push_text(GROUP, TEACHER, "/consentement tous oui")  # the signed paper forms
+    await until(lambda: any("accord « oui »" in t for t in texts_to(fake, -4001)), "consent")
     for parent, parent_code in zip(PARENTS, codes(), strict=True):
         fake.push_text(
             FakeTelegram.chat(parent), FakeTelegram.user(parent), f"/start {parent_code}"

@@ -140,6 +140,8 @@ async def set_up_class(
                 break
         else:
             raise AssertionError(f"no code for {child} in the teacher's direct chat")
+    agreed = await room.command("!consentement tous oui")  # the signed paper forms
+    assert "accord « oui »" in agreed.body, agreed.body
 
     async def parent(i: int, parent_code: str) -> Chat:
         client = await make_client(f"parent-{i}")

@@ -100,10 +100,13 @@ async def test_private_goes_only_to_that_family(repos: Repositories) -> None:
     assert sorted(d.chat_id for d in await repos.deliveries.due("t", NOW, 10)) == ["p1", "p2"]
 
 
-async def test_no_consent_no_publication(repos: Repositories) -> None:
+async def test_a_private_recording_without_its_child_is_never_published(
+    repos: Repositories,
+) -> None:
     klass = await _class(repos)
     lina = await _family(repos, klass, "Lina", "p1")
-    rec = await _waiting_recording(repos, klass, "m1", tagged=(lina,))
+    rec = await _waiting_recording(repos, klass, "m1", private_child=lina)
+    await repos.db.execute("DELETE FROM children WHERE id = $1", lina)  # its child is gone
     outcome = await repos.deliveries.publish(rec, NOW, NOW)
     assert outcome.held_for_consent and not outcome.published
     assert await repos.deliveries.due("t", NOW, 10) == []
