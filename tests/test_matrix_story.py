@@ -22,13 +22,16 @@ async def test_recordings_reach_both_parents_encrypted_as_voice_messages(
     assert set(result.saved) == {"Papa de Lina", "Maman de Tom"}
     for parent, files in result.saved.items():
         assert len(files) == 2, parent
-        assert ["Groupe 1" in files[0].name, "Groupe 2" in files[1].name] == [True, True]
+        # The phone voice note has no caption: it is n°1; then the WAV's "Groupe 2".
+        assert ["Enregistrement n 1" in files[0].name, "Groupe 2" in files[1].name] == [True, True]
         for path in files:
             data = path.read_bytes()
             assert data[:4] == b"OggS" and b"OpusHead" in data[:64], path
     # The WAV from Audacity was prepared as Opus like the voice note.
     assert all(p.suffix == ".ogg" for files in result.saved.values() for p in files)
 
+    # The voice note was tagged after posting, by a reply on the homeserver.
+    assert any("parle : Lina et Tom" in t for t in result.teacher_saw)
     filed = [t for t in result.teacher_saw if t.startswith("Rangé")]
     assert len(filed) == 2
     assert all("Le loup qui voulait changer de couleur" in t for t in filed)
