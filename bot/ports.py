@@ -42,6 +42,9 @@ class Capabilities:
     # False when the bot cannot see media posted in groups (Telegram privacy
     # mode on): the teacher is told at /classe what to change.
     sees_group_media: bool = True
+    # A private chat is a room the bot can leave (Matrix): it leaves the
+    # room of a parent it erased. A Telegram private chat cannot be left.
+    leaves_direct_chats: bool = False
 
 
 # --------------------------------------------------------------------------

@@ -109,6 +109,7 @@ class MatrixAdapter:
             invite_link_template=None,
             bare_code_in_direct=True,
             has_buttons=False,
+            leaves_direct_chats=True,
         )
 
     @property

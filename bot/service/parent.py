@@ -8,6 +8,7 @@ from bot.ports import Choice, TextMessage
 from bot.schedule_words import WeeklySlot, french_clock
 from bot.service import texts
 from bot.service.context import Context
+from bot.service.erasure import Erasure
 from bot.service.listening import Listening
 from bot.service.teacher import album_list
 from bot.text_norm import fold
@@ -111,8 +112,8 @@ class ParentCommands:
                         choices=(Choice("Oui, me désinscrire", "/arreter oui"),),
                     )
                     return
-                await repos.families.erase_guardian(guardian.id)
-                await repos.invitations.forget_attempts(platform, chat)
+                erasure = Erasure(self.ctx)
+                await erasure.guardian(guardian.id, leave_chat=False)
                 await repos.audit.record(
                     "parent", "guardian_erased", self.ctx.clock.now(), detail="/arreter"
                 )
@@ -122,6 +123,7 @@ class ParentCommands:
                     "C'est fait : vous êtes désinscrit(e) et ce que je gardais sur vous est "
                     "effacé. Au revoir, et merci d'avoir écouté la classe !",
                 )
+                await erasure.leave_chat(guardian)  # on Matrix: the room goes too
             case _:
                 await self.ctx.say(platform, chat, texts.parent_help(p))
 

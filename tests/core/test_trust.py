@@ -221,7 +221,10 @@ async def test_operator_exports_then_erases_a_family(stage: Stage) -> None:
     (guardian,) = exported["guardians"]
     assert guardian["chat_id"] == "papa_lina"
     assert guardian["subscriptions"][0]["child"] == "Lina"
-    assert await admin.erase_family(stage.svc.ctx, target) == {"erased_guardians": 1}
+    assert await admin.erase_family(stage.svc.ctx, target) == {
+        "erased_guardians": 1,
+        "erased_child": True,
+    }
     assert await stage.svc.ctx.repos.families.guardian_by_user("memory", "papa_lina") is None
     assert await stage.svc.ctx.repos.families.guardian_by_user("memory", "maman_tom") is not None
     by_user = admin.FamilyTarget(platform="memory", user="maman_tom")
