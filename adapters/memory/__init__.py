@@ -54,6 +54,8 @@ class MemoryAdapter:
     # After ``send_budget`` sends, further sends hang (a platform gone
     # silent), so a test can stop the service in the middle of a fan-out.
     send_budget: int | None = None
+    # Sends started and not answered yet (a test's idle barrier reads it).
+    in_flight: int = 0
     _sink: InboundSink | None = None
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1000))
     _refs: dict[str, str] = field(default_factory=dict)
@@ -82,6 +84,13 @@ class MemoryAdapter:
         return str(next(self._ids))
 
     async def send(self, message: OutboundMessage) -> Receipt:
+        self.in_flight += 1
+        try:
+            return await self._send(message)
+        finally:
+            self.in_flight -= 1
+
+    async def _send(self, message: OutboundMessage) -> Receipt:
         if self.send_budget is not None:
             if self.send_budget <= 0:
                 await asyncio.Event().wait()  # never answers

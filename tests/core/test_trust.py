@@ -102,7 +102,7 @@ async def test_co_teacher_can_post_and_others_cannot(stage: Stage) -> None:
     assert "Seuls les enseignants" in stage.adapter.texts_to(GROUP)[-1]
     await stage.publish()
     await eventually(lambda: len(stage.adapter.audio_to("maman_tom")) == 1)
-    await stage.svc.workers[0].drain()
+    await stage.idle()
     titles = [s.message.audio.title for s in stage.adapter.audio_to("maman_tom")]  # type: ignore[union-attr]
     assert titles == ["Le loup qui voulait changer de couleur : Par l'ATSEM"]
 
@@ -113,7 +113,7 @@ async def test_no_consent_holds_until_given(stage: Stage) -> None:
     answer = stage.adapter.texts_to(GROUP)[-1]
     assert "pas d'accord des parents pour Lina" in answer
     await stage.publish()
-    await stage.svc.workers[0].drain()
+    await stage.idle()
     assert stage.adapter.audio_to("papa_lina") == []
     await stage.say(TEACHER, "/consentement lina oui", chat=GROUP)
     assert "1 enregistrement(s) en attente repartent" in stage.adapter.texts_to(GROUP)[-1]
@@ -133,7 +133,7 @@ async def test_consent_withdrawn_before_publication_holds_it(stage: Stage) -> No
     await stage.post_audio(TEACHER, sample("loup_groupe3_voice.ogg"), caption="#Tom")
     await stage.say(TEACHER, "/consentement Tom non", chat=GROUP)
     await stage.publish()
-    await stage.svc.workers[0].drain()
+    await stage.idle()
     assert stage.adapter.audio_to("maman_tom") == [] and stage.adapter.audio_to("papa_lina") == []
     assert "reste en attente" in stage.adapter.texts_to(GROUP)[-1]
 
@@ -148,7 +148,7 @@ async def test_private_recording_reaches_only_that_family(stage: Stage) -> None:
     assert "nommez un enfant" in stage.adapter.texts_to(GROUP)[-1]
     await stage.publish()
     await eventually(lambda: len(stage.adapter.audio_to("papa_lina")) == 1)
-    await stage.svc.workers[0].drain()
+    await stage.idle()
     assert stage.adapter.audio_to("maman_tom") == []
 
 
@@ -202,7 +202,7 @@ async def test_a_parent_who_blocks_then_unblocks_the_bot(stage: Stage) -> None:
     await stage.post_audio(TEACHER, sample("loup_groupe3_voice.ogg"), caption="Bloqué")
     await stage.publish()
     await eventually(lambda: len(stage.adapter.audio_to("maman_tom")) == 1)
-    await stage.svc.workers[0].drain()
+    await stage.idle()
     assert stage.adapter.audio_to("papa_lina") == []
     assert stage.adapter.left == []  # a private chat is never "left"
     await stage.adapter.push(
