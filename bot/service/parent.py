@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from bot.commands import Command
 from bot.digests.planner import Planner
 from bot.ports import Choice, TextMessage
@@ -52,6 +54,11 @@ class ParentCommands:
         chat = msg.chat.chat_id
         p = self.ctx.adapters[platform].capabilities.command_prefixes[0]
         repos = self.ctx.repos
+        if msg.chat.is_direct and chat != guardian.chat_id:
+            # A new direct chat (the old room stopped being private): from now on
+            # this is where the family is reached.
+            await repos.families.move_guardian_chat(guardian.id, chat)
+            guardian = replace(guardian, chat_id=chat)
         match command.name:
             case "frequence":
                 wanted = FREQUENCIES.get(fold(command.args))

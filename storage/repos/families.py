@@ -287,6 +287,25 @@ class FamilyRepo:
         )
         return _guardian(row)
 
+    async def move_guardian_chat(self, guardian_id: int, chat_id: str) -> None:
+        """A parent now talks to the bot from another private chat (a new
+        Matrix direct chat): what is still to be sent goes there."""
+        async with self.db.transaction() as tx:
+            await tx.execute(
+                "UPDATE guardians SET chat_id = $1 WHERE id = $2", chat_id, guardian_id
+            )
+            await tx.execute(
+                "UPDATE deliveries SET chat_id = $1 WHERE guardian_id = $2 "
+                "AND state IN ('pending', 'digest', 'held')",
+                chat_id,
+                guardian_id,
+            )
+            await tx.execute(
+                "UPDATE digests SET chat_id = $1 WHERE guardian_id = $2 AND state = 'planned'",
+                chat_id,
+                guardian_id,
+            )
+
     async def lift_suspension(self, guardian_id: int) -> bool:
         changed = await self.db.execute(
             "UPDATE subscriptions SET suspended_reason = NULL "
