@@ -110,3 +110,18 @@ async def test_a_family_room_a_third_person_joined_gets_nothing(
     await stranger.sync()
     assert not [r for r in stranger.received if r.msgtype == "m.audio"]
     assert not lina.voices(0) and not lina.voices(1)  # the old room: nothing
+
+    # The parent stops: erased, and the bot leaves their room.
+    await lina.client.send_text(fresh.room_id, "!arreter oui")
+    await lina.client.wait_for(lambda r: r.room_id == fresh.room_id and "effacé" in r.body)
+
+    async def bot_left() -> bool:
+        await lina.client.sync()
+        room = lina.client.client.rooms.get(fresh.room_id)
+        return room is not None and bot_user.user_id not in room.users
+
+    await eventually(bot_left, "the bot left the erased parent's room")
+    out = await admin(
+        config, "export-family", "--platform", "matrix", "--user", lina.client.user_id
+    )
+    assert json.loads(out)["guardians"] == []

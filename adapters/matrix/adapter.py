@@ -217,6 +217,10 @@ class MatrixAdapter:
             raise TransientFailure("network", type(err).__name__) from err
         if isinstance(resp, RoomLeaveError):
             raise_for(resp, in_room=chat_id in client.rooms)
+        if self._state is not None:
+            await self._state.forget_room(chat_id)
+        if self._loop is not None:
+            self._loop.forget_room(chat_id)
 
     async def show_activity(self, chat_id: str, activity: Activity) -> None:
         client = self._require()

@@ -206,6 +206,9 @@ class SyncLoop:
         self._attempts.pop(key, None)
         await self._state.mark_handled(key)
 
+    def forget_room(self, room_id: str) -> None:
+        self._direct.pop(room_id, None)
+
     def chat(self, room_id: str) -> ChatRef:
         room = self._client.rooms.get(room_id)
         is_direct = self._direct.get(room_id)
