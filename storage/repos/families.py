@@ -383,7 +383,7 @@ async def _erase_private_recordings(
     # Kept: those an open digest of another family is sending (they cannot
     # hold a private recording of this child).
     since = min(str(r[3]) for r in rows)  # ISO-8601 UTC text sorts as time
-    others = ", ".join(str(g) for g in guardian_ids) or "NULL"
+    others = ", ".join(str(g) for g in guardian_ids) or "-1"  # NOT IN (NULL) keeps none
     mixes = await tx.fetch(
         f"""SELECT content_key, voice_sha, compat_sha FROM mixes WHERE created_at >= $1
             AND content_key NOT IN (
