@@ -16,6 +16,7 @@ from bot.digests.periods import next_daily, next_weekly
 from bot.roster import RosterChild, parse_onde_csv
 from bot.schedule_words import WeeklySlot
 from bot.service.context import Context
+from bot.service.erasure import Erasure
 from bot.service.invitations import InvitationService
 from bot.service.slips_service import class_slips
 from bot.text_norm import fold
@@ -225,11 +226,23 @@ async def export_family(ctx: Context, target: FamilyTarget) -> dict[str, Any]:
 
 
 async def erase_family(ctx: Context, target: FamilyTarget) -> dict[str, Any]:
-    """Erase these guardians (erasure request, RGPD art. 17)."""
+    """Erase these guardians (erasure request, RGPD art. 17); by ``--class``
+    and ``--child``, the whole family: the child's name, consent,
+    invitations and private recordings go too."""
     ids = await _guardians(ctx, target)
+    erasure = Erasure(ctx)
     for guardian_id in ids:
-        await ctx.repos.families.erase_guardian(guardian_id)
+        await erasure.guardian(guardian_id)
+    child = None
+    if target.class_name and target.child:
+        klass = await find_class(ctx, target.class_name, target.school)
+        kid = await ctx.repos.families.find_child(klass.id, fold(target.child))
+        if kid is not None:
+            child = await erasure.child(kid.id)
     await ctx.repos.audit.record(
-        "operator", "erase_family", ctx.clock.now(), detail=f"{len(ids)} guardian(s)"
+        "operator",
+        "erase_family",
+        ctx.clock.now(),
+        detail=f"{len(ids)} guardian(s)" + (", 1 child" if child else ""),
     )
-    return {"erased_guardians": len(ids)}
+    return {"erased_guardians": len(ids), "erased_child": child is not None}

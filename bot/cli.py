@@ -10,12 +10,13 @@ import logging
 import signal
 import sys
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from bot import admin
 from bot.config import ConfigError, Settings, load_settings
-from bot.ports import ChatAdapter
+from bot.ports import ChatAdapter, DeliveryError
 from bot.roster import RosterError
 from bot.service.context import Context
 
@@ -166,6 +167,8 @@ async def run_service(settings: Settings) -> int:
 async def run_admin(settings: Settings, args: argparse.Namespace) -> int:
     from bot.app import open_context
 
+    if args.action in ("invitations", "invite-teacher"):
+        settings = await with_telegram_username(settings)
     ctx = await open_context(settings, {})
     actions: dict[str, Callable[[Context], Awaitable[dict[str, Any]]]] = {
         "invite-teacher": lambda c: admin.invite_teacher(c, args.school, args.class_name),
@@ -196,6 +199,29 @@ async def run_admin(settings: Settings, args: argparse.Namespace) -> int:
     else:
         print(_human(args.action, result))
     return 0
+
+
+async def with_telegram_username(settings: Settings) -> Settings:
+    """The bot's Telegram @name for ``t.me`` links: from the configuration,
+    else asked of Telegram (``getMe``); on failure the operator is warned
+    and the slips say what is missing."""
+    t = settings.telegram
+    if t is None or t.username:
+        return settings
+    from adapters.telegram import TelegramAdapter
+
+    try:
+        username = await TelegramAdapter(t.token, t.api_url).learn_username()
+    except (DeliveryError, OSError, TimeoutError) as exc:
+        reason = getattr(exc, "reason", type(exc).__name__)
+        print(
+            "petites-voix: attention : impossible de demander son nom au robot Telegram "
+            f"({reason}) ; les invitations n'auront pas de lien t.me et le diront. "
+            'Indiquez-le dans la configuration : [telegram] username = "..."',
+            file=sys.stderr,
+        )
+        return settings
+    return replace(settings, telegram=replace(t, username=username))
 
 
 def _family_target(args: argparse.Namespace) -> admin.FamilyTarget:

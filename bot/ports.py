@@ -42,6 +42,9 @@ class Capabilities:
     # False when the bot cannot see media posted in groups (Telegram privacy
     # mode on): the teacher is told at /classe what to change.
     sees_group_media: bool = True
+    # A private chat is a room the bot can leave (Matrix): it leaves the
+    # room of a parent it erased. A Telegram private chat cannot be left.
+    leaves_direct_chats: bool = False
 
 
 # --------------------------------------------------------------------------
@@ -187,6 +190,11 @@ class OutboundMessage:
     # Same key, same message: a platform with idempotent sends (Matrix
     # txn ids) uses it so that a re-send after a crash is not a duplicate.
     idempotency_key: str | None = None
+    # The one person (a parent's user id) who may read this chat besides the
+    # bot: what goes to a family. Where a private chat can gain members (a
+    # Matrix room), the adapter checks it at send time and raises
+    # RecipientGone("room_not_private") if anyone else is joined or invited.
+    private_to: str | None = None
 
 
 @dataclass(frozen=True)
@@ -229,7 +237,11 @@ class RateLimited(DeliveryError):
 
 class RecipientGone(DeliveryError):
     """The recipient can no longer be reached: blocked the bot (``blocked``),
-    chat deleted (``chat_not_found``), bot kicked (``kicked``)."""
+    chat deleted (``chat_not_found``), bot kicked (``kicked``), or a
+    family's chat that someone else can read now (``room_not_private``)."""
+
+
+ROOM_NOT_PRIVATE = "room_not_private"
 
 
 class TransientFailure(DeliveryError):

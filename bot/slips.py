@@ -68,12 +68,17 @@ class Slip:
             raise ValueError("invitation code must be 20-64 characters of [A-Za-z0-9_-]")
 
 
-def render_slips_pdf(slips: Sequence[Slip], *, matrix_hint: str | None = None) -> bytes:
+def render_slips_pdf(
+    slips: Sequence[Slip], *, matrix_hint: str | None = None, telegram_missing: bool = False
+) -> bytes:
     """The slips as one PDF, in the given order, four per A4 page.
 
     ``matrix_hint`` is the Matrix address of the bot (``@petitesvoix:example.org``):
     when given, each slip also tells how to paste the code in a direct chat
-    with it. Raises ``ValueError`` for an empty sequence.
+    with it. ``telegram_missing``: the service has Telegram but its link could
+    not be made (the bot's name unknown): a slip without a link says so
+    instead of sending the family to a platform the service may not have.
+    Raises ``ValueError`` for an empty sequence.
     """
     if not slips:
         raise ValueError("no slips to print")
@@ -88,7 +93,7 @@ def render_slips_pdf(slips: Sequence[Slip], *, matrix_hint: str | None = None) -
             pdf.add_page()
             _draw_cut_lines(pdf)
         col, row = position % _COLS, position // _COLS
-        _draw_slip(pdf, slip, col * _SLIP_W, row * _SLIP_H, matrix_hint)
+        _draw_slip(pdf, slip, col * _SLIP_W, row * _SLIP_H, matrix_hint, telegram_missing)
     return bytes(pdf.output())
 
 
@@ -98,7 +103,7 @@ def french_date(moment: datetime) -> str:
     return f"{day} {_MONTHS[moment.month - 1]} {moment.year}"
 
 
-def instructions(slip: Slip, matrix_hint: str | None) -> list[str]:
+def instructions(slip: Slip, matrix_hint: str | None, telegram_missing: bool = False) -> list[str]:
     """The three numbered steps printed for the parents."""
     name = slip.child_first_name
     if slip.link is not None:
@@ -107,6 +112,15 @@ def instructions(slip: Slip, matrix_hint: str | None) -> list[str]:
             "Telegram s’ouvre (installez-le d’abord si besoin).",
             f"Appuyez sur «\u00a0Démarrer\u00a0»\u00a0: votre famille est inscrite "
             f"pour la classe de {name}.",
+            "Les enregistrements de la classe arrivent ensuite dans cette discussion. "
+            "Écrivez /aide pour choisir quand les recevoir.",
+        ]
+    if telegram_missing and not matrix_hint:
+        return [
+            "Le lien Telegram du robot de la classe manque sur cette fiche (son nom n’a pas "
+            "pu être imprimé)\u00a0: demandez-le à l’école.",
+            "Dans Telegram, ouvrez la discussion avec ce robot et envoyez-lui /start suivi "
+            f"du code ci-dessus\u00a0: votre famille est inscrite pour la classe de {name}.",
             "Les enregistrements de la classe arrivent ensuite dans cette discussion. "
             "Écrivez /aide pour choisir quand les recevoir.",
         ]
@@ -120,8 +134,14 @@ def instructions(slip: Slip, matrix_hint: str | None) -> list[str]:
     ]
 
 
-def matrix_note(slip: Slip, matrix_hint: str | None) -> str | None:
-    """The Matrix way in, printed under the Telegram steps when both exist."""
+def matrix_note(slip: Slip, matrix_hint: str | None, telegram_missing: bool = False) -> str | None:
+    """The other way in, printed under the steps: Matrix under Telegram's,
+    or under Matrix's what is missing for Telegram."""
+    if slip.link is None and matrix_hint and telegram_missing:
+        return (
+            "Vous préférez Telegram\u00a0? Le lien du robot manque sur cette fiche\u00a0: "
+            "demandez-le à l’école."
+        )
     if slip.link is None or not matrix_hint:
         return None
     return (
@@ -175,7 +195,14 @@ def _draw_cut_lines(pdf: FPDF) -> None:
         pdf.text(2, row * _SLIP_H + 1.3, "\x22")
 
 
-def _draw_slip(pdf: FPDF, slip: Slip, x0: float, y0: float, matrix_hint: str | None) -> None:
+def _draw_slip(
+    pdf: FPDF,
+    slip: Slip,
+    x0: float,
+    y0: float,
+    matrix_hint: str | None,
+    telegram_missing: bool,
+) -> None:
     left, width = x0 + _MARGIN, _SLIP_W - 2 * _MARGIN
     pdf.set_text_color(0, 0, 0)
 
@@ -195,7 +222,12 @@ def _draw_slip(pdf: FPDF, slip: Slip, x0: float, y0: float, matrix_hint: str | N
     pdf.multi_cell(width, 4.3, _pdf_text(where), align="C")
 
     qr_top = pdf.get_y() + 0.5
-    _draw_qr(pdf, slip.link or slip.code, x0 + (_SLIP_W - _QR_SIDE) / 2, qr_top, _QR_SIDE)
+    qr_left = x0 + (_SLIP_W - _QR_SIDE) / 2
+    if slip.link is None and telegram_missing and not matrix_hint:
+        # A bare code in a QR helps nobody on Telegram: say what is missing.
+        _draw_no_qr(pdf, qr_left, qr_top, _QR_SIDE)
+    else:
+        _draw_qr(pdf, slip.link or slip.code, qr_left, qr_top, _QR_SIDE)
 
     pdf.set_xy(left, qr_top + _QR_SIDE)
     pdf.set_font("helvetica", size=8)
@@ -207,9 +239,9 @@ def _draw_slip(pdf: FPDF, slip: Slip, x0: float, y0: float, matrix_hint: str | N
     pdf.cell(width, 5, slip.code, align="C")
 
     pdf.set_xy(left, qr_top + _QR_SIDE + 10.5)
-    for number, step in enumerate(instructions(slip, matrix_hint), start=1):
+    for number, step in enumerate(instructions(slip, matrix_hint, telegram_missing), start=1):
         _draw_step(pdf, number, step, left, width)
-    note = matrix_note(slip, matrix_hint)
+    note = matrix_note(slip, matrix_hint, telegram_missing)
     if note is not None:
         pdf.set_xy(left, pdf.get_y() + 1.2)
         pdf.set_font("helvetica", style="I", size=_TEXT_PT)
@@ -236,6 +268,23 @@ def _code_font_size(pdf: FPDF, code: str, width: float) -> float:
     """Courier size that keeps the whole code on one line (12 pt at most)."""
     pdf.set_font("courier", style="B", size=12)
     return min(12.0, 12.0 * width / pdf.get_string_width(code))
+
+
+def _draw_no_qr(pdf: FPDF, x: float, y: float, side: float) -> None:
+    pdf.set_draw_color(*_GREY)
+    pdf.set_line_width(0.3)
+    inset = side * 0.12
+    pdf.rect(x + inset, y + inset, side - 2 * inset, side - 2 * inset)
+    pdf.set_text_color(*_GREY)
+    pdf.set_font("helvetica", size=8)
+    pdf.set_xy(x + inset + 2, y + side / 2 - 6)
+    pdf.multi_cell(
+        side - 2 * inset - 4,
+        4,
+        _pdf_text("Pas de code QR\u00a0: le lien du robot manque"),
+        align="C",
+    )
+    pdf.set_text_color(0, 0, 0)
 
 
 def _draw_qr(pdf: FPDF, data: str, x: float, y: float, side: float) -> None:

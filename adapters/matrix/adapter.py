@@ -23,14 +23,16 @@ from nio import (
     RoomSendResponse,
     Timeline,
 )
-from nio.exceptions import LocalProtocolError, OlmTrustError
+from nio.exceptions import LocalProtocolError, OlmTrustError, OlmUnverifiedDeviceError
 
 from adapters.matrix import media, outbound
 from adapters.matrix.errors import NETWORK_ERRORS, raise_for
+from adapters.matrix.membership import is_private_with, present_members
 from adapters.matrix.session import open_session
 from adapters.matrix.state import SyncState
 from adapters.matrix.sync import SyncLoop
 from bot.ports import (
+    ROOM_NOT_PRIVATE,
     Activity,
     Capabilities,
     CommandMenu,
@@ -109,6 +111,7 @@ class MatrixAdapter:
             invite_link_template=None,
             bare_code_in_direct=True,
             has_buttons=False,
+            leaves_direct_chats=True,
         )
 
     @property
@@ -214,6 +217,10 @@ class MatrixAdapter:
             raise TransientFailure("network", type(err).__name__) from err
         if isinstance(resp, RoomLeaveError):
             raise_for(resp, in_room=chat_id in client.rooms)
+        if self._state is not None:
+            await self._state.forget_room(chat_id)
+        if self._loop is not None:
+            self._loop.forget_room(chat_id)
 
     async def show_activity(self, chat_id: str, activity: Activity) -> None:
         client = self._require()
@@ -254,6 +261,9 @@ class MatrixAdapter:
         self._require()
         room_id = message.chat_id
         room = await self._room(room_id)
+        private_to = message.private_to
+        if private_to is not None:
+            await self._check_private(room_id, private_to)
         encrypted = bool(room.encrypted)
         caption = outbound.render_text(message.text, message.choices)
         refs: dict[str, str] = {}
@@ -277,10 +287,15 @@ class MatrixAdapter:
         if not contents:
             contents.append(outbound.text_content(message))
         outbound.with_reply(contents[0], message.reply_to)
+        # A family's room: only the devices of the bot and that parent get
+        # the keys; elsewhere (a class room) every member's devices do.
+        readers = {self._user_id, private_to} if private_to is not None else None
         if encrypted:
-            await self._trust_members(room_id)
+            await self._trust_members(room_id, readers)
         event_ids = [
-            await self._send_event(room_id, content, outbound.txn_id(message.idempotency_key, i))
+            await self._send_event(
+                room_id, content, outbound.txn_id(message.idempotency_key, i), readers is not None
+            )
             for i, content in enumerate(contents)
         ]
         return Receipt(message_id=event_ids[0], media_refs=refs)
@@ -310,8 +325,24 @@ class MatrixAdapter:
                 return room
         raise TransientFailure("room_not_synced")
 
-    async def _trust_members(self, room_id: str) -> None:
-        """Trust on first use: every device of every member may read the bot."""
+    async def _check_private(self, room_id: str, person: str) -> None:
+        """A family's room must hold the bot and that parent only (joined or
+        invited), as the server says now, not as the last sync said."""
+        client = self._require()
+        try:
+            resp = await client.room_get_state(room_id)
+        except NETWORK_ERRORS as err:
+            raise TransientFailure("network", type(err).__name__) from err
+        if not isinstance(resp, RoomGetStateResponse):
+            assert isinstance(resp, ErrorResponse)
+            raise_for(resp, in_room=room_id in client.rooms)
+        members = present_members(resp.events)
+        if not is_private_with(members, self._user_id, person):
+            raise RecipientGone(ROOM_NOT_PRIVATE, f"{len(members)} members")
+
+    async def _trust_members(self, room_id: str, readers: set[str] | None) -> None:
+        """Trust on first use: every device of the intended readers (all the
+        members when ``readers`` is None) may read the bot."""
         client = self._require()
         async with self._keys_lock:
             try:
@@ -324,12 +355,14 @@ class MatrixAdapter:
         room = client.rooms.get(room_id)
         if room is None:
             return
-        for user_id in room.users:
+        for user_id in room.users if readers is None else readers:
             for device in client.device_store.active_user_devices(user_id):
                 if not device.verified and not device.blacklisted:
                     client.verify_device(device)
 
-    async def _send_event(self, room_id: str, content: dict[str, Any], tx_id: str | None) -> str:
+    async def _send_event(
+        self, room_id: str, content: dict[str, Any], tx_id: str | None, private: bool
+    ) -> str:
         client = self._require()
         try:
             resp = await client.room_send(
@@ -337,10 +370,16 @@ class MatrixAdapter:
                 "m.room.message",
                 content,
                 tx_id=tx_id,
-                ignore_unverified_devices=True,
+                # A family's room: a device nobody trusted (someone who came in
+                # since the check) stops the send rather than getting the keys.
+                ignore_unverified_devices=not private,
             )
         except NETWORK_ERRORS as err:
             raise TransientFailure("network", type(err).__name__) from err
+        except OlmUnverifiedDeviceError as err:
+            # The server said the room was private a moment ago: the members
+            # are changing; the next try checks again.
+            raise TransientFailure("room_members_changing", type(err).__name__) from err
         except (LocalProtocolError, OlmTrustError) as err:
             raise TransientFailure("encryption", type(err).__name__) from err
         if isinstance(resp, ErrorResponse):

@@ -110,6 +110,12 @@ class SyncState:
         )
         await self._db.commit()
 
+    async def forget_room(self, room_id: str) -> None:
+        """A room the bot left (an erased parent's): nothing of it is kept."""
+        await self._db.execute("DELETE FROM direct_rooms WHERE room_id = ?", (room_id,))
+        await self._db.execute("DELETE FROM pending WHERE room_id = ?", (room_id,))
+        await self._db.commit()
+
     async def direct_flags(self) -> dict[str, bool]:
         async with self._db.execute("SELECT room_id, is_direct FROM direct_rooms") as cur:
             rows = await cur.fetchall()

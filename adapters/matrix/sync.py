@@ -206,12 +206,18 @@ class SyncLoop:
         self._attempts.pop(key, None)
         await self._state.mark_handled(key)
 
+    def forget_room(self, room_id: str) -> None:
+        self._direct.pop(room_id, None)
+
     def chat(self, room_id: str) -> ChatRef:
         room = self._client.rooms.get(room_id)
         is_direct = self._direct.get(room_id)
         if is_direct is None:
             # No invite seen: a two-person room without a name is a direct chat.
-            is_direct = room is not None and room.member_count <= 2 and not room.name
+            is_direct = room is not None and not room.name
+        # Checked at every event, not once: a room where a third person joined
+        # or was invited is no private chat any more, whatever it started as.
+        is_direct = is_direct and room is not None and room.member_count <= 2
         title = None if is_direct or room is None else room.display_name
         return ChatRef(room_id, is_direct=is_direct, title=title)
 

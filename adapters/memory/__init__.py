@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from bot.ports import (
+    ROOM_NOT_PRIVATE,
     Activity,
     Capabilities,
     InboundEvent,
@@ -54,6 +55,11 @@ class MemoryAdapter:
     # After ``send_budget`` sends, further sends hang (a platform gone
     # silent), so a test can stop the service in the middle of a fan-out.
     send_budget: int | None = None
+    # Sends started and not answered yet (a test's idle barrier reads it).
+    in_flight: int = 0
+    # Private chats someone else has joined: what is meant for one family
+    # only (``private_to``) is refused there, as the Matrix adapter does.
+    crowded: set[str] = field(default_factory=set)
     _sink: InboundSink | None = None
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1000))
     _refs: dict[str, str] = field(default_factory=dict)
@@ -82,6 +88,13 @@ class MemoryAdapter:
         return str(next(self._ids))
 
     async def send(self, message: OutboundMessage) -> Receipt:
+        self.in_flight += 1
+        try:
+            return await self._send(message)
+        finally:
+            self.in_flight -= 1
+
+    async def _send(self, message: OutboundMessage) -> Receipt:
         if self.send_budget is not None:
             if self.send_budget <= 0:
                 await asyncio.Event().wait()  # never answers
@@ -89,6 +102,8 @@ class MemoryAdapter:
         fail = self.failures.get(message.chat_id)
         if fail is not None:
             fail()
+        if message.private_to is not None and message.chat_id in self.crowded:
+            raise RecipientGone(ROOM_NOT_PRIVATE, "3 members")
         uploaded: list[str] = []
         refs: dict[str, str] = {}
         if message.audio is not None:

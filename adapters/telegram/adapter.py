@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from telegram import BotCommand, BotCommandScopeAllGroupChats, BotCommandScopeAllPrivateChats
+from telegram import Bot, BotCommand, BotCommandScopeAllGroupChats, BotCommandScopeAllPrivateChats
 from telegram import Update as TgUpdate
 from telegram import error as tg
 from telegram.ext import Application, ContextTypes, TypeHandler
@@ -33,6 +33,7 @@ from bot.ports import (
     InboundSink,
     MediaMessage,
     OutboundMessage,
+    PermanentFailure,
     Receipt,
     TransientFailure,
 )
@@ -144,6 +145,30 @@ class TelegramAdapter:
             .concurrent_updates(False)
             .build()
         )
+
+    async def learn_username(self) -> str:
+        """The bot's @name from ``getMe``, without receiving anything: what
+        the operator's commands need for ``t.me`` links while the service
+        runs (only one process may poll). Raises a DeliveryError."""
+        if self._username:
+            return self._username
+        flt = logsafe.install(self._token)
+        try:
+            bot = Bot(
+                self._token,
+                base_url=f"{self._api_url}/bot",
+                base_file_url=f"{self._api_url}/file/bot",
+            )
+            async with bot:  # initialize() calls getMe
+                me = bot.bot
+        except tg.TelegramError as exc:
+            raise map_error(exc) from exc
+        finally:
+            logsafe.uninstall(flt)
+        if not me.username:
+            raise PermanentFailure("no_username")
+        self._username = me.username
+        return me.username
 
     async def connect(self, sink: InboundSink) -> None:
         if self._app is not None:

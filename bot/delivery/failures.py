@@ -11,7 +11,13 @@ from datetime import datetime, timedelta
 
 from bot.audio import AudioRejected
 from bot.delivery.pacing import Pacer
-from bot.ports import DeliveryError, PermanentFailure, RateLimited, RecipientGone
+from bot.ports import (
+    ROOM_NOT_PRIVATE,
+    DeliveryError,
+    PermanentFailure,
+    RateLimited,
+    RecipientGone,
+)
 from bot.service.context import Context
 
 log = logging.getLogger("petites_voix.delivery")
@@ -51,10 +57,7 @@ class FailurePolicy:
             case RecipientGone():
                 await repos.adapter_status.error(self.platform, exc.reason, now)
                 await entry.mark_failed(exc.reason)
-                await repos.families.suspend_guardian(entry.guardian_id, exc.reason)
-                await repos.deliveries.fail_open_of_guardian(entry.guardian_id, exc.reason)
-                await repos.digests.fail_open_of_guardian(entry.guardian_id, exc.reason)
-                log.info("a guardian can no longer be reached (%s)", exc.reason)
+                await recipient_gone(self.ctx, self.platform, entry.guardian_id, exc.reason)
             case PermanentFailure():
                 await repos.adapter_status.error(self.platform, exc.reason, now)
                 await entry.mark_failed(exc.reason)
@@ -76,3 +79,28 @@ class FailurePolicy:
             await entry.mark_failed(reason)
         else:
             await entry.retry_later(now + backoff(attempts), reason, True)
+
+
+async def recipient_gone(ctx: Context, platform: str, guardian_id: int, reason: str) -> None:
+    """A parent's chat cannot take recordings any more: nothing more is sent
+    until they come back (``/reprendre``, or unblocking the bot). A room that
+    stopped being private is told how to fix it, without a word of the class."""
+    repos = ctx.repos
+    await repos.families.suspend_guardian(guardian_id, reason)
+    await repos.deliveries.fail_open_of_guardian(guardian_id, reason)
+    await repos.digests.fail_open_of_guardian(guardian_id, reason)
+    log.info("a guardian can no longer be reached (%s)", reason)
+    guardian = await repos.families.get_guardian(guardian_id)
+    adapter = ctx.adapters.get(platform)
+    if reason == ROOM_NOT_PRIVATE and guardian is not None and adapter is not None:
+        p = adapter.capabilities.command_prefixes[0]
+        await ctx.say(platform, guardian.chat_id, not_private_any_more(p))
+
+
+def not_private_any_more(p: str) -> str:
+    return (
+        "Cette conversation n'est plus privée entre vous et moi : quelqu'un d'autre y a été "
+        "invité ou y est entré. Je n'y envoie donc plus les enregistrements de la classe. "
+        "Pour les recevoir à nouveau, ouvrez une nouvelle discussion directe avec moi et "
+        f"écrivez-y {p}reprendre."
+    )

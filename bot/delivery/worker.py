@@ -153,6 +153,9 @@ class DeliveryWorker:
         if rec is None or rec.state != "published" or rec.voice_sha is None:
             await repos.deliveries.cancel_open_of_recording(delivery.recording_id)
             return
+        guardian = await repos.families.get_guardian(delivery.guardian_id)
+        if guardian is None:
+            return  # erased meanwhile: its deliveries went with it
         if not await self.ctx.audience.may_go(rec):
             # A consent was withdrawn since publishing: it waits, unsent.
             await repos.deliveries.hold_for_consent([delivery.id])
@@ -166,6 +169,7 @@ class DeliveryWorker:
                         chat_id=delivery.chat_id,
                         audio=await self.audio_of(rec),
                         idempotency_key=f"pv-delivery-{delivery.id}",
+                        private_to=guardian.user_id,
                     )
                 )
                 now = self.ctx.clock.now()

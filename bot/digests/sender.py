@@ -67,6 +67,10 @@ class DigestSender:
 
     async def _send_steps(self, digest: Digest) -> None:
         repos = self.ctx.repos
+        guardian = await repos.families.get_guardian(digest.guardian_id)
+        if guardian is None:
+            return  # erased meanwhile: its digests went with it
+        reader = guardian.user_id
         if digest.steps_done == 0:
             # Its content is fixed now: what a consent holds back leaves it.
             await self._hold_back(await repos.digests.items(digest.id))
@@ -88,7 +92,10 @@ class DigestSender:
                 text = text[: limit - 1] + "…"
             receipt = await self._send(
                 OutboundMessage(
-                    chat_id=digest.chat_id, text=text, idempotency_key=f"pv-digest-{digest.id}-0"
+                    chat_id=digest.chat_id,
+                    text=text,
+                    idempotency_key=f"pv-digest-{digest.id}-0",
+                    private_to=reader,
                 )
             )
             await repos.digests.step_done(digest.id, 1, receipt.message_id)
@@ -99,9 +106,11 @@ class DigestSender:
             key = f"pv-digest-{digest.id}-{step}"
             if isinstance(content, Mix):
                 title = f"Résumé : {len(live)} enregistrements"
-                message_id = await self._send_audio(digest, key, self._mix_audio(content, title))
+                message_id = await self._send_audio(
+                    digest, key, self._mix_audio(content, title), reader
+                )
             elif content.live and await self._may_go(content):
-                message_id = await self._send_audio(digest, key, self._item_audio(content))
+                message_id = await self._send_audio(digest, key, self._item_audio(content), reader)
             else:
                 message_id = "-"  # withdrawn since: nothing to send
             await repos.digests.step_done(digest.id, step + 1, message_id)
@@ -122,7 +131,7 @@ class DigestSender:
         await asyncio.sleep(self.failures.pacer.reserve(message.chat_id))
         return await self.adapter.send(message)
 
-    async def _send_audio(self, digest: Digest, key: str, audio: OutboundAudio) -> str:
+    async def _send_audio(self, digest: Digest, key: str, audio: OutboundAudio, reader: str) -> str:
         voice, compat = audio.voice, audio.compat
         async with self.gate.turn(f"{self.platform}:{voice.path.name}"):
             # Read the cache inside the gate: the first upload may have just filled it.
@@ -139,7 +148,9 @@ class DigestSender:
                 performer=audio.performer,
             )
             receipt = await self._send(
-                OutboundMessage(chat_id=digest.chat_id, audio=audio, idempotency_key=key)
+                OutboundMessage(
+                    chat_id=digest.chat_id, audio=audio, idempotency_key=key, private_to=reader
+                )
             )
             now = self.ctx.clock.now()
             for variant, ref in receipt.media_refs.items():

@@ -47,6 +47,16 @@ class InvitationService:
             name: link for name in self.ctx.adapters if (link := self.link(name, code)) is not None
         }
 
+    def any_link(self, code: str) -> str | None:
+        """A link for a slip: a connected platform's, else (an operator's
+        command, connected to nothing) Telegram's from the bot's name in the
+        settings (configured, or learnt with getMe by the command line)."""
+        found = next(iter(self.links(code).values()), None)
+        telegram = self.ctx.settings.telegram
+        if found is None and telegram is not None and telegram.username:
+            found = f"https://t.me/{telegram.username}?start={code}"
+        return found
+
     async def too_many_wrong(self, platform: str, chat_id: str) -> bool:
         since = self.ctx.clock.now() - WRONG_CODES_WINDOW
         count = await self.ctx.repos.invitations.wrong_codes_since(platform, chat_id, since)

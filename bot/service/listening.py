@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 
 from bot.audio import AudioRejected
-from bot.ports import Activity, OutboundAudio, OutboundMessage
+from bot.delivery.failures import recipient_gone
+from bot.ports import Activity, OutboundAudio, OutboundMessage, RecipientGone
 from bot.service.context import Context
 from bot.service.mixing import compiled
 from storage.records import Album, Guardian, Recording
@@ -63,7 +64,13 @@ class Listening:
             title=f"{album.title} (album complet, {len(recordings)} enregistrements)",
             waveform=mix.waveform,
         )
-        receipt = await adapter.send(OutboundMessage(chat_id=chat, audio=audio))
+        try:
+            receipt = await adapter.send(
+                OutboundMessage(chat_id=chat, audio=audio, private_to=guardian.user_id)
+            )
+        except RecipientGone as exc:
+            await recipient_gone(self.ctx, platform, guardian.id, exc.reason)
+            return
         now = self.ctx.clock.now()
         for variant, ref in receipt.media_refs.items():
             sha = mix.voice_sha if variant == "voice" else mix.compat_sha

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from bot.commands import Command
 from bot.digests.planner import Planner
 from bot.ports import Choice, TextMessage
 from bot.schedule_words import WeeklySlot, french_clock
 from bot.service import texts
 from bot.service.context import Context
+from bot.service.erasure import Erasure
 from bot.service.family_consent import FamilyConsent
 from bot.service.listening import Listening
 from bot.service.teacher import album_list
@@ -53,6 +56,11 @@ class ParentCommands:
         chat = msg.chat.chat_id
         p = self.ctx.adapters[platform].capabilities.command_prefixes[0]
         repos = self.ctx.repos
+        if msg.chat.is_direct and chat != guardian.chat_id:
+            # A new direct chat (the old room stopped being private): from now on
+            # this is where the family is reached.
+            await repos.families.move_guardian_chat(guardian.id, chat)
+            guardian = replace(guardian, chat_id=chat)
         match command.name:
             case "frequence":
                 wanted = FREQUENCIES.get(fold(command.args))
@@ -115,8 +123,8 @@ class ParentCommands:
                         choices=(Choice("Oui, me désinscrire", "/arreter oui"),),
                     )
                     return
-                await repos.families.erase_guardian(guardian.id)
-                await repos.invitations.forget_attempts(platform, chat)
+                erasure = Erasure(self.ctx)
+                await erasure.guardian(guardian.id, leave_chat=False)
                 await repos.audit.record(
                     "parent", "guardian_erased", self.ctx.clock.now(), detail="/arreter"
                 )
@@ -126,6 +134,7 @@ class ParentCommands:
                     "C'est fait : vous êtes désinscrit(e) et ce que je gardais sur vous est "
                     "effacé. Au revoir, et merci d'avoir écouté la classe !",
                 )
+                await erasure.leave_chat(guardian)  # on Matrix: the room goes too
             case _:
                 await self.ctx.say(platform, chat, texts.parent_help(p))
 

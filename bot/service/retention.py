@@ -2,7 +2,9 @@
 
 Recordings (and their files, and the platforms' references to them) go at
 the end of the school year, or after ``keep_days`` when the operator set it.
-Guardians left without any subscription are erased.
+Guardians left without any subscription are erased (``bot.service.erasure``:
+nothing of them stays), and the private chats an operator's erasure could
+not leave are left.
 """
 
 from __future__ import annotations
@@ -15,10 +17,13 @@ from zoneinfo import ZoneInfo
 from bot.aio import nap
 from bot.config import RetentionSettings
 from bot.service.context import Context
+from bot.service.erasure import Erasure
 
 log = logging.getLogger("petites_voix.retention")
 
 EVERY_S = 6 * 3600.0
+# Chats an operator's erasure left behind are left within a minute.
+LEAVE_EVERY_S = 60.0
 
 
 def expiry_cutoff(now: datetime, rules: RetentionSettings, tz: ZoneInfo) -> datetime:
@@ -37,6 +42,7 @@ def expiry_cutoff(now: datetime, rules: RetentionSettings, tz: ZoneInfo) -> date
 class Retention:
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
+        self.erasure = Erasure(ctx)
 
     async def sweep(self) -> int:
         repos, now = self.ctx.repos, self.ctx.clock.now()
@@ -45,13 +51,9 @@ class Retention:
         )
         shas = await repos.recordings.delete_created_before(cutoff)
         shas |= await repos.mixes.delete_created_before(cutoff)
-        removed_files = 0
-        for sha in shas:
-            if not await repos.recordings.file_in_use(sha):
-                await repos.media_cache.drop(sha)
-                self.ctx.media.delete(sha)
-                removed_files += 1
-        orphans = await repos.families.erase_guardians_without_subscription()
+        removed_files = await self.erasure.drop_files(shas)
+        orphans = await self.erasure.orphans()
+        await self.erasure.leave_pending()
         # Wrong invitation codes only matter for the rate limit (minutes).
         await repos.invitations.forget_attempts_before(now - timedelta(days=1))
         if shas or orphans:
@@ -65,9 +67,15 @@ class Retention:
         return removed_files
 
     async def run(self, stopping: asyncio.Event) -> None:
+        loop = asyncio.get_running_loop()
+        next_sweep = loop.time()
         while not stopping.is_set():
             try:
-                await self.sweep()
+                if loop.time() >= next_sweep:
+                    next_sweep = loop.time() + EVERY_S
+                    await self.sweep()
+                else:
+                    await self.erasure.leave_pending()
             except Exception:
                 log.exception("retention sweep failed; trying again later")
-            await nap(EVERY_S, stopping)
+            await nap(LEAVE_EVERY_S, stopping)

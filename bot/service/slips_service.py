@@ -22,7 +22,7 @@ async def class_slips(
         invite = await invitations.create("parent", klass.id, child.id)
         link = invitations.link(platform, invite.code) if platform else None
         if link is None:
-            link = next(iter(invitations.links(invite.code).values()), None)
+            link = invitations.any_link(invite.code)
         slips.append(
             Slip(
                 child_first_name=child.first_name,
@@ -33,8 +33,11 @@ async def class_slips(
                 expires_at=invite.expires_at.astimezone(tz),
             )
         )
+    # Only the platforms this service has: Matrix's address when configured;
+    # Telegram's missing link said plainly rather than hidden.
     matrix = ctx.settings.matrix.user_id if ctx.settings.matrix else None
-    return render_slips_pdf(slips, matrix_hint=matrix)
+    telegram_missing = ctx.settings.telegram is not None and any(s.link is None for s in slips)
+    return render_slips_pdf(slips, matrix_hint=matrix, telegram_missing=telegram_missing)
 
 
 async def class_slips_pdf(

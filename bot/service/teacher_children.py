@@ -11,6 +11,7 @@ from bot.service import texts
 from bot.service.audience import consent_word
 from bot.service.consent_changes import ConsentChanges, ConsentEffect
 from bot.service.context import Context
+from bot.service.erasure import Erasure
 from bot.text_norm import fold
 from storage.records import Child, Class
 
@@ -201,8 +202,7 @@ class ChildrenCommands:
         now = self.ctx.clock.now()
         await self.ctx.repos.invitations.revoke_for_child(child.id, now)
         families = len(await self.ctx.repos.families.guardians_of_child(child.id))
-        await self.ctx.repos.families.erase_child(child.id)
-        await self.ctx.repos.families.erase_guardians_without_subscription()
+        await Erasure(self.ctx).child(child.id)
         await self.ctx.repos.audit.record(
             f"{platform}:{msg.sender.user_id}", "child_left", now, class_id=klass.id
         )
@@ -212,8 +212,9 @@ class ChildrenCommands:
             msg,
             f"C'est fait : {child.first_name} ne fait plus partie de la classe. Ses invitations "
             f"ne servent plus, l'inscription de sa famille ({texts.plural(families, 'parent')}) "
-            "est terminée, son prénom et son accord sont effacés. Ses enregistrements pour sa "
-            "famille seulement sont retirés.",
+            "est terminée, son prénom et son accord sont effacés. Les enregistrements où "
+            f"{child.first_name} est nommé(e) ne partent plus ; ceux pour sa famille seulement "
+            "sont effacés.",
         )
 
 

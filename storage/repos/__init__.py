@@ -12,6 +12,7 @@ from storage.repos.deliveries import DeliveryRepo, MediaCacheRepo
 from storage.repos.digests import DigestRepo
 from storage.repos.families import FamilyRepo
 from storage.repos.invitations import InvitationRepo
+from storage.repos.leaving import LeavingRepo
 from storage.repos.mixes import MixRepo
 from storage.repos.recordings import RecordingRepo
 from storage.repos.schools import SchoolRepo
@@ -25,6 +26,7 @@ __all__ = [
     "DigestRepo",
     "FamilyRepo",
     "InvitationRepo",
+    "LeavingRepo",
     "MediaCacheRepo",
     "MixRepo",
     "RecordingRepo",
@@ -49,6 +51,7 @@ class Repositories:
     audit: AuditRepo
     adapter_status: AdapterStatusRepo
     mixes: MixRepo
+    leaving: LeavingRepo
 
     @classmethod
     def over(cls, db: Database) -> Repositories:
@@ -66,4 +69,5 @@ class Repositories:
             audit=AuditRepo(db),
             adapter_status=AdapterStatusRepo(db),
             mixes=MixRepo(db),
+            leaving=LeavingRepo(db),
         )

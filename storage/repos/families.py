@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from storage.db import Database, Row
+from storage.db import Database, Executor, Row
 from storage.records import Child, ConsentRow, Guardian, Subscription, from_db_time, to_db_time
+from storage.repos.audit import forget_child, forget_guardian, pseudonym
 
 _CHILD = "SELECT id, class_id, first_name, consent FROM children"
 _GUARDIAN = "SELECT id, platform, user_id, chat_id FROM guardians"
@@ -49,6 +50,19 @@ class FamilyLine:
     digest: int
     paused: int
     suspended: int
+
+
+@dataclass(frozen=True)
+class ErasedChild:
+    """What erasing a child left for the caller to finish outside the database."""
+
+    first_name: str
+    class_id: int
+    # Guardians who were subscribed for it (some may now have no subscription left).
+    guardian_ids: tuple[int, ...]
+    # Files of its private recordings and of compiled recordings that may hold
+    # them: delete each one no row still uses (RecordingRepo.file_in_use).
+    file_shas: frozenset[str]
 
 
 class FamilyRepo:
@@ -250,33 +264,73 @@ class FamilyRepo:
             "deliveries": [{"title": r[0], "state": r[1], "sent_at": r[2]} for r in deliveries],
         }
 
-    async def erase_child(self, child_id: int) -> None:
-        """A child who left: its name, consent (the teacher's and the family's
-        answers), invitations, subscriptions and tags go; recordings kept for
-        its family alone are withdrawn (nobody else may hear them)."""
+    async def guardians_without_subscription(self) -> list[Guardian]:
+        rows = await self.db.fetch(
+            f"{_GUARDIAN} WHERE id NOT IN (SELECT guardian_id FROM subscriptions) ORDER BY id"
+        )
+        return [g for g in map(_guardian, rows) if g is not None]
+
+    async def erase_guardian(self, guardian_id: int) -> Guardian | None:
+        """Erase a parent: nothing of them stays in the database.
+
+        Their row goes with their subscriptions, deliveries and digests
+        (foreign keys cascade), their wrong-code attempts, and audit rows made
+        by them or naming their user or chat id are pseudonymised. Returns the
+        guardian as it was (the caller may leave their chat), or None.
+        """
         async with self.db.transaction() as tx:
+            row = await tx.fetchrow(f"{_GUARDIAN} WHERE id = $1", guardian_id)
+            guardian = _guardian(row)
+            if guardian is None:
+                return None
+            await _forget_guardian(tx, guardian)
+        return guardian
+
+    async def erase_child(self, child_id: int) -> ErasedChild | None:
+        """Erase a child completely (``/depart``, an erasure request, the end
+        of the year): nothing naming it stays in the database.
+
+        Goes, in one transaction: the child's row (its name and consent), its
+        invitations, its subscriptions (its guardians stay: erase those left
+        without any subscription with :meth:`erase_guardian`), the tags naming
+        it on recordings (those recordings are withdrawn: its voice is in
+        them and nobody can consent for it any more), its private recordings
+        (``#prive #Prénom``) with their deliveries, the compiled recordings
+        that may contain those, and its first name in the audit log (pseudonymised). Files are the
+        caller's: see :attr:`ErasedChild.file_shas`. Returns None for an
+        unknown child.
+        """
+        async with self.db.transaction() as tx:
+            row = await tx.fetchrow(f"{_CHILD} WHERE id = $1", child_id)
+            if row is None:
+                return None
+            child = _child(row)
+            guardians = await tx.fetch(
+                "SELECT guardian_id FROM subscriptions WHERE child_id = $1 ORDER BY guardian_id",
+                child_id,
+            )
+            guardian_ids = tuple(int(r[0]) for r in guardians)
+            shas = await _erase_private_recordings(tx, child_id, guardian_ids)
+            await tx.execute("DELETE FROM invitations WHERE child_id = $1", child_id)
+            # Its voice is in the recordings naming it, and nobody can consent
+            # for it any more: they never go out again.
+            await tx.execute(
+                """UPDATE deliveries SET state = 'cancelled'
+                   WHERE state IN ('pending', 'digest', 'held') AND recording_id IN
+                   (SELECT recording_id FROM recording_children WHERE child_id = $1)""",
+                child_id,
+            )
             await tx.execute(
                 """UPDATE recordings SET state = 'withdrawn', failure_reason = 'child_left'
-                   WHERE private_child_id = $1""",
+                   WHERE state NOT IN ('withdrawn', 'cancelled', 'failed') AND id IN
+                   (SELECT recording_id FROM recording_children WHERE child_id = $1)""",
                 child_id,
             )
-            await tx.execute(
-                """UPDATE deliveries SET state = 'cancelled' WHERE state IN
-                   ('pending', 'digest', 'held') AND recording_id IN
-                   (SELECT id FROM recordings WHERE private_child_id = $1)""",
-                child_id,
-            )
-            await tx.execute("DELETE FROM invitations WHERE child_id = $1", child_id)
+            await tx.execute("DELETE FROM recording_children WHERE child_id = $1", child_id)
+            await tx.execute("DELETE FROM subscriptions WHERE child_id = $1", child_id)
             await tx.execute("DELETE FROM children WHERE id = $1", child_id)
-
-    async def erase_guardians_without_subscription(self) -> int:
-        return await self.db.execute(
-            "DELETE FROM guardians WHERE id NOT IN (SELECT guardian_id FROM subscriptions)"
-        )
-
-    async def erase_guardian(self, guardian_id: int) -> None:
-        """Everything kept about a parent goes: subscriptions and deliveries cascade."""
-        await self.db.execute("DELETE FROM guardians WHERE id = $1", guardian_id)
+            await forget_child(tx, child.class_id, child.first_name, pseudonym("enfant"))
+        return ErasedChild(child.first_name, child.class_id, guardian_ids, frozenset(shas))
 
     # -- subscriptions ----------------------------------------------------
 
@@ -330,6 +384,25 @@ class FamilyRepo:
         )
         return _guardian(row)
 
+    async def move_guardian_chat(self, guardian_id: int, chat_id: str) -> None:
+        """A parent now talks to the bot from another private chat (a new
+        Matrix direct chat): what is still to be sent goes there."""
+        async with self.db.transaction() as tx:
+            await tx.execute(
+                "UPDATE guardians SET chat_id = $1 WHERE id = $2", chat_id, guardian_id
+            )
+            await tx.execute(
+                "UPDATE deliveries SET chat_id = $1 WHERE guardian_id = $2 "
+                "AND state IN ('pending', 'digest', 'held')",
+                chat_id,
+                guardian_id,
+            )
+            await tx.execute(
+                "UPDATE digests SET chat_id = $1 WHERE guardian_id = $2 AND state = 'planned'",
+                chat_id,
+                guardian_id,
+            )
+
     async def lift_suspension(self, guardian_id: int) -> bool:
         changed = await self.db.execute(
             "UPDATE subscriptions SET suspended_reason = NULL "
@@ -374,3 +447,48 @@ class FamilyRepo:
             )
             for r in rows
         ]
+
+
+async def _forget_guardian(tx: Executor, guardian: Guardian) -> None:
+    await forget_guardian(
+        tx, guardian.platform, guardian.user_id, guardian.chat_id, pseudonym("parent")
+    )
+    await tx.execute(
+        "DELETE FROM code_attempts WHERE platform = $1 AND chat_id = $2",
+        guardian.platform,
+        guardian.chat_id,
+    )
+    await tx.execute("DELETE FROM guardians WHERE id = $1", guardian.id)
+
+
+async def _erase_private_recordings(
+    tx: Executor, child_id: int, guardian_ids: tuple[int, ...]
+) -> set[str]:
+    """Delete the child's private recordings; returns the files they and the
+    compiled recordings that may hold them used."""
+    rows = await tx.fetch(
+        "SELECT original_sha, voice_sha, compat_sha, created_at FROM recordings "
+        "WHERE private_child_id = $1",
+        child_id,
+    )
+    if not rows:
+        return set()
+    shas = {sha for r in rows for sha in (r[0], r[1], r[2]) if sha}
+    await tx.execute("DELETE FROM recordings WHERE private_child_id = $1", child_id)
+    # A mix built since the first of them may contain one (a digest of its
+    # family, an /ecouter of its album): mixes are a cache, rebuilt on demand.
+    # Kept: those an open digest of another family is sending (they cannot
+    # hold a private recording of this child).
+    since = min(str(r[3]) for r in rows)  # ISO-8601 UTC text sorts as time
+    others = ", ".join(str(g) for g in guardian_ids) or "-1"  # NOT IN (NULL) keeps none
+    mixes = await tx.fetch(
+        f"""SELECT content_key, voice_sha, compat_sha FROM mixes WHERE created_at >= $1
+            AND content_key NOT IN (
+                SELECT mix_key FROM digests WHERE mix_key IS NOT NULL
+                AND state IN ('planned', 'sending') AND guardian_id NOT IN ({others}))""",
+        since,
+    )
+    for mix in mixes:
+        shas.update((mix[1], mix[2]))
+        await tx.execute("DELETE FROM mixes WHERE content_key = $1", mix[0])
+    return shas

@@ -107,8 +107,18 @@ class Stage:
         return message_id
 
     async def post_audio(
-        self, user: str, path: Path, caption: str = "", kind: str = "audio", chat: str = GROUP
+        self,
+        user: str,
+        path: Path,
+        caption: str = "",
+        kind: str = "audio",
+        chat: str = GROUP,
+        direct: bool = False,
     ) -> str:
+        """``direct``: sent in the user's private chat with the bot (``chat``
+        is then the user's own id unless given)."""
+        if direct and chat == GROUP:
+            chat = user
         message_id = self.mid()
         data = path.read_bytes()
         ref = f"file-{message_id}"
@@ -116,7 +126,7 @@ class Stage:
         await self.adapter.push(
             MediaMessage(
                 message_id=message_id,
-                chat=ChatRef(chat, is_direct=False),
+                chat=ChatRef(chat, is_direct=direct),
                 sender=Sender(user, user.title()),
                 attachment=Attachment(ref, kind, size=len(data), filename=path.name),  # type: ignore[arg-type]
                 caption=caption,
@@ -150,6 +160,53 @@ class Stage:
             )
         for parent in parents:
             await self.say(parent, f"/start {code}")
+
+    async def idle(self, timeout: float = 20.0) -> None:
+        """Wait until the service provably has nothing left to do at the
+        test's clock, so that an assertion "nothing was sent" can fail.
+
+        Idle means, seen several times in a row: no delivery or digest due
+        (``next_try_at`` <= now), no digest period due and not yet planned (the
+        alarm's tick is done here rather than waited for), no recording past
+        its undo window still waiting, none being filed or prepared, no send
+        in flight in a worker or on the platform. Work found is woken up and
+        given time; past ``timeout`` the test fails naming what stayed busy.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        calm = 0
+        while calm < 3:
+            busy = await self._busy()
+            if busy:
+                calm = 0
+                if loop.time() > deadline:
+                    raise AssertionError(f"the service never became idle: {busy}")
+                self.svc.ctx.wake.deliveries()
+                self.svc.ctx.wake.publisher.set()
+            else:
+                calm += 1
+            await asyncio.sleep(0.02)
+
+    async def _busy(self) -> str:
+        """What the service still has to do now ("" when nothing)."""
+        svc, now = self.svc, self.clock.now()
+        repos = svc.ctx.repos
+        if await svc.digests.planner.plan():
+            return "a digest period fell due"
+        if await repos.recordings.due_for_publishing(now):
+            return "a recording past its undo window"
+        if svc.filing._tasks:
+            return "a recording being filed or prepared"
+        for platform in svc.ctx.adapters:
+            if await repos.deliveries.due(platform, now, 1):
+                return f"a delivery due on {platform}"
+            if await repos.digests.due(platform, now, 1):
+                return f"a digest due on {platform}"
+        if any(worker._in_flight for worker in svc.workers):
+            return "a send in flight in a delivery worker"
+        if self.adapter.in_flight:
+            return "a send in flight on the platform"
+        return ""
 
     async def publish(self) -> None:
         """End the undo window of everything waiting and let it go out."""

@@ -13,6 +13,7 @@ import pytest
 from bot import admin
 from bot.config import AudioSettings
 from bot.ports import Attachment, ChatRef, MediaMessage, Sender
+from bot.service import texts
 from tests.core.harness import GROUP, Stage, eventually, sample
 
 TEACHER = "maitresse"
@@ -41,7 +42,7 @@ async def _ready(stage: Stage) -> None:
 
 async def _unchanged(stage: Stage, before: dict[str, object]) -> None:
     await stage.publish()
-    await stage.svc.workers[0].drain()
+    await stage.idle()
     after = await admin.status(stage.svc.ctx)
     for key in ("recordings", "albums", "families", "subscriptions"):
         assert after[key] == before[key], key
@@ -66,7 +67,7 @@ async def test_broken_sample_files(stage: Stage, name: str, expected: str) -> No
     assert expected in answer.lower() or expected in answer
     assert "Rien n'a été envoyé aux familles" in answer
     await stage.publish()
-    await stage.svc.workers[0].drain()
+    await stage.idle()
     assert stage.adapter.audio_to("papa") == []
 
 
@@ -90,7 +91,7 @@ async def test_generated_bad_files(stage: Stage, tmp_path: Path) -> None:
     failed = await admin.status(stage.svc.ctx)
     assert failed["recordings_by_state"] == {"failed": 4}
     await stage.publish()
-    await stage.svc.workers[0].drain()
+    await stage.idle()
     assert stage.adapter.audio_to("papa") == []
     assert before["deliveries"] == (await admin.status(stage.svc.ctx))["deliveries"]
 
@@ -170,8 +171,14 @@ async def test_wrong_commands_get_a_french_answer(
 
 
 async def test_recording_sent_in_a_private_chat(stage: Stage) -> None:
+    """A teacher's recording sent to the bot privately is not filed (she is
+    told where to post it); a stranger's gets the polite answer; neither
+    reaches a family."""
     await _ready(stage)
-    await stage.post_audio(TEACHER, sample("loup_groupe3_voice.ogg"), chat=TEACHER)
-    # post_audio sends to a group-like chat; a teacher's own id is not a channel
-    answers = stage.adapter.texts_to(TEACHER)
-    assert answers  # the bot said something to the teacher
+    before = await admin.status(stage.svc.ctx)
+    await stage.post_audio(TEACHER, sample("loup_groupe3_voice.ogg"), direct=True)
+    assert stage.adapter.texts_to(TEACHER)[-1] == texts.recording_in_direct()
+    await stage.post_audio("inconnu", sample("loup_groupe3_voice.ogg"), direct=True)
+    assert stage.adapter.texts_to("inconnu") == [texts.stranger()]
+    await _unchanged(stage, before)
+    assert (await admin.status(stage.svc.ctx))["recordings_by_state"] == {}

@@ -259,6 +259,9 @@ class ConsentMachine(RuleBasedStateMachine):
         if child not in self.model.present:
             return
         self.model.present.discard(child)
+        for rec in self.model.recs.values():
+            if child in rec.named:  # its voice: withdrawn with it
+                rec.withdrawn = True
         self.run(self._say(TEACHER, f"/depart {child}", group=True))
 
     @rule(hours=st.sampled_from([0, 1, 9, 30]))

@@ -34,7 +34,7 @@ async def test_pause_holds_and_resume_releases(stage: Stage) -> None:
     await stage.say("papa", "/pause")
     await stage.post_audio(TEACHER, sample("loup_groupe3_voice.ogg"), caption="Pendant la pause")
     await stage.publish()
-    await stage.svc.workers[0].drain()
+    await stage.idle()
     assert stage.adapter.audio_to("papa") == []
     await stage.say("papa", "/reprendre")
     await eventually(lambda: len(stage.adapter.audio_to("papa")) == 1)
@@ -72,7 +72,7 @@ async def test_stop_asks_then_erases(stage: Stage) -> None:
     # Gone means gone: a new recording does not reach them.
     await stage.post_audio(TEACHER, sample("loup_groupe3_voice.ogg"))
     await stage.publish()
-    await stage.svc.workers[0].drain()
+    await stage.idle()
     assert stage.adapter.audio_to("papa") == []
 
 

@@ -66,7 +66,7 @@ async def test_cancel_inside_the_undo_window(stage: Stage) -> None:
     assert any("Annulé : « Raté »" in t for t in stage.adapter.texts_to(GROUP))
     await stage.publish()
     await _sent_everywhere(stage, 1)
-    await stage.svc.workers[0].drain()
+    await stage.idle()
     for parent in PARENTS:
         titles = [s.message.audio.title for s in stage.adapter.audio_to(parent)]  # type: ignore[union-attr]
         assert titles == ["Le loup qui voulait changer de couleur : Gardé"]
@@ -98,7 +98,7 @@ async def test_stranger_gets_nothing(stage: Stage) -> None:
     # A stranger's file in the class group is not filed nor sent.
     await stage.post_audio("inconnu", sample("loup_groupe2.mp3"))
     await stage.publish()
-    await stage.svc.workers[0].drain()
+    await stage.idle()
     assert all(not stage.adapter.audio_to(p) for p in PARENTS)
     assert any("Seuls les enseignants" in t for t in stage.adapter.texts_to(GROUP))
 
@@ -111,7 +111,7 @@ async def test_broken_files_get_a_french_answer_and_change_nothing(stage: Stage)
         answer = stage.adapter.texts_to(GROUP)[before]
         assert "Rien n'a été envoyé aux familles" in answer, name
     await stage.publish()
-    await stage.svc.workers[0].drain()
+    await stage.idle()
     assert all(not stage.adapter.audio_to(p) for p in PARENTS)
     status = await admin.status(stage.svc.ctx)
     assert status["deliveries"]["sent"] == 0

@@ -103,7 +103,7 @@ async def test_co_teacher_can_post_and_others_cannot(stage: Stage) -> None:
     assert "Seuls les enseignants" in stage.adapter.texts_to(GROUP)[-1]
     await stage.publish()
     await eventually(lambda: len(stage.adapter.audio_to("maman_tom")) == 1)
-    await stage.svc.workers[0].drain()
+    await stage.idle()
     titles = [s.message.audio.title for s in stage.adapter.audio_to("maman_tom")]  # type: ignore[union-attr]
     assert titles == ["Le loup qui voulait changer de couleur : Par l'ATSEM"]
 
@@ -114,7 +114,7 @@ async def test_no_consent_holds_until_given(stage: Stage) -> None:
     answer = stage.adapter.texts_to(GROUP)[-1]
     assert "l'accord des parents manque pour Lina" in answer
     await stage.publish()
-    await stage.svc.workers[0].drain()
+    await stage.idle()
     assert stage.adapter.audio_to("papa_lina") == []
     await stage.say(TEACHER, "/consentement lina oui", chat=GROUP)
     assert "1 enregistrement en attente repart" in stage.adapter.texts_to(GROUP)[-1]
@@ -136,7 +136,7 @@ async def test_consent_withdrawn_before_publication_holds_it(stage: Stage) -> No
     assert "Cela retient 1 enregistrement : « Tom »" not in stage.adapter.texts_to(GROUP)[-1]
     assert "Cela retient 1 enregistrement : n°1" in stage.adapter.texts_to(GROUP)[-1]
     await stage.publish()
-    await stage.svc.workers[0].drain()
+    await stage.idle()
     assert stage.adapter.audio_to("maman_tom") == [] and stage.adapter.audio_to("papa_lina") == []
 
 
@@ -150,7 +150,7 @@ async def test_private_recording_reaches_only_that_family(stage: Stage) -> None:
     assert "Je ne sais pas encore qui parle" in stage.adapter.texts_to(GROUP)[-1]
     await stage.publish()
     await eventually(lambda: len(stage.adapter.audio_to("papa_lina")) == 1)
-    await stage.svc.workers[0].drain()
+    await stage.idle()
     assert stage.adapter.audio_to("maman_tom") == []
 
 
@@ -204,7 +204,7 @@ async def test_a_parent_who_blocks_then_unblocks_the_bot(stage: Stage) -> None:
     await stage.post_audio(TEACHER, sample("loup_groupe3_voice.ogg"), caption="Bloqué")
     await stage.publish()
     await eventually(lambda: len(stage.adapter.audio_to("maman_tom")) == 1)
-    await stage.svc.workers[0].drain()
+    await stage.idle()
     assert stage.adapter.audio_to("papa_lina") == []
     assert stage.adapter.left == []  # a private chat is never "left"
     await stage.adapter.push(
@@ -223,7 +223,10 @@ async def test_operator_exports_then_erases_a_family(stage: Stage) -> None:
     (guardian,) = exported["guardians"]
     assert guardian["chat_id"] == "papa_lina"
     assert guardian["subscriptions"][0]["child"] == "Lina"
-    assert await admin.erase_family(stage.svc.ctx, target) == {"erased_guardians": 1}
+    assert await admin.erase_family(stage.svc.ctx, target) == {
+        "erased_guardians": 1,
+        "erased_child": True,
+    }
     assert await stage.svc.ctx.repos.families.guardian_by_user("memory", "papa_lina") is None
     assert await stage.svc.ctx.repos.families.guardian_by_user("memory", "maman_tom") is not None
     by_user = admin.FamilyTarget(platform="memory", user="maman_tom")
