@@ -73,8 +73,12 @@ async def test_a_family_room_a_third_person_joined_gets_nothing(
             match = CODE_LINE.search((await teacher_dm.bot_says()).body)
         chat = await open_dm(await make_client(f"parent-{child}"), bot_user.user_id)
         await chat.command(f"!start {match.group(0)}")
+        question = await chat.bot_says()  # asked once, after the welcome
+        assert "Acceptez-vous" in question.body, question.body
         chats.append(chat)
     lina, tom = chats
+    agreed = await room.command("!consentement tous oui")  # the signed paper forms
+    assert "accord « oui »" in agreed.body, agreed.body
 
     # Someone else comes into Lina's family's direct chat.
     stranger = await make_client("voisin")
