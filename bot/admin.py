@@ -19,7 +19,7 @@ from bot.service.context import Context
 from bot.service.erasure import Erasure
 from bot.service.invitations import InvitationService
 from bot.service.slips_service import class_slips
-from bot.text_norm import fold
+from bot.text_norm import fold, name_key
 from storage.records import Class
 
 
@@ -28,20 +28,45 @@ class AdminError(Exception):
 
 
 async def find_class(ctx: Context, name: str, school: str | None) -> Class:
-    classes = await ctx.repos.schools.find_classes(name, school)
+    """The class named so (accents and case folded); an unknown name is
+    answered with the names the service knows."""
+    schools = ctx.repos.schools
+    classes = await schools.find_classes(name, school or None)
     if not classes:
-        raise AdminError(f"classe inconnue : {name!r}")
+        names = await schools.school_names()
+        if school and name_key(school) not in {name_key(n) for n in names}:
+            known = ", ".join(names) or "aucune"
+            raise AdminError(f"école inconnue : « {school} ». Écoles connues : {known}")
+        raise AdminError(f"classe inconnue : « {name} ». {await known_classes(ctx)}")
     if len(classes) > 1:
-        schools = ", ".join(c.school_name for c in classes)
-        raise AdminError(f"plusieurs classes {name!r} ({schools}) : précisez --school")
+        # Two spellings kept from before names were folded ("Ecole", "École"):
+        # the exact spelling decides, never a guess.
+        exact = [c for c in classes if c.name == name.strip() and school in (None, c.school_name)]
+        if len(exact) == 1:
+            return exact[0]
+        where = ", ".join(f"{c.name} ({c.school_name})" for c in classes)
+        hint = "précisez --school" if school is None else "écrivez les noms exactement"
+        raise AdminError(f"plusieurs classes « {name} » : {where} ; {hint}")
     return classes[0]
+
+
+async def known_classes(ctx: Context) -> str:
+    classes = await ctx.repos.schools.all_classes()
+    if not classes:
+        return "Aucune classe pour l'instant : admin invite-teacher la crée."
+    names = ", ".join(f"{c.name} ({c.school_name})" for c in classes[:40])
+    more = f" et {len(classes) - 40} autres" if len(classes) > 40 else ""
+    return f"Classes connues : {names}{more}"
 
 
 async def invite_teacher(ctx: Context, school: str, class_name: str) -> dict[str, Any]:
     now = ctx.clock.now()
-    s = await ctx.repos.schools.ensure_school(school.strip(), now)
+    school, class_name = " ".join(school.split()), " ".join(class_name.split())
+    if not school or not class_name:
+        raise AdminError("--school et --class ne peuvent pas être vides")
+    s = await ctx.repos.schools.ensure_school(school, now)
     klass = await ctx.repos.schools.ensure_class(
-        s.id, class_name.strip(), ctx.settings.schedule.weekly_digest.storage(), now
+        s.id, class_name, ctx.settings.schedule.weekly_digest.storage(), now
     )
     invitations = InvitationService(ctx)
     invite = await invitations.create("teacher", klass.id)
@@ -74,9 +99,14 @@ async def status(ctx: Context) -> dict[str, Any]:
 async def next_digests(ctx: Context) -> dict[str, Any]:
     """When the next daily digest goes, and each class's next weekly one."""
     now, schedule = ctx.clock.now(), ctx.settings.schedule
+    # Sorted on (time, class id): two classes often share a time (the default),
+    # and classes themselves have no order.
     weekly = sorted(
-        (next_weekly(now, WeeklySlot.from_storage(c.weekly_digest), schedule.timezone), c)
-        for c in await ctx.repos.schools.all_classes()
+        (
+            (next_weekly(now, WeeklySlot.from_storage(c.weekly_digest), schedule.timezone), c)
+            for c in await ctx.repos.schools.all_classes()
+        ),
+        key=lambda pair: (pair[0], pair[1].id),
     )
     return {
         "daily": next_daily(now, schedule.daily_digest, schedule.timezone).isoformat(),

@@ -38,8 +38,9 @@ async def open_context(
     clock: Clock | None = None,
 ) -> Context:
     db = await Database.open(settings.data_dir / "petites-voix.sqlite3")
-    audio = settings.audio
     repos = Repositories.over(db)
+    await repos.schools.fill_missing_keys()
+    audio = settings.audio
     return Context(
         settings=settings,
         repos=repos,

@@ -14,7 +14,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from bot import admin
+from bot import admin, admin_backup, admin_people
+from bot.cli_output import human
 from bot.config import ConfigError, Settings, load_settings
 from bot.ports import ChatAdapter, DeliveryError
 from bot.roster import RosterError
@@ -62,6 +63,19 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--class", dest="class_name")
         p.add_argument("--child", help="prénom de l'enfant : toute sa famille")
         p.add_argument("--school")
+    asub.add_parser(
+        "classes", parents=[common], help="les classes, leurs groupes et leurs chiffres"
+    )
+    asub.add_parser("teachers", parents=[common], help="les enseignant(e)s et leurs classes")
+    p = asub.add_parser(
+        "remove-teacher", parents=[common], help="retirer un(e) enseignant(e) qui part"
+    )
+    p.add_argument("--platform", required=True, choices=("telegram", "matrix"))
+    p.add_argument("--user", required=True, help="son identifiant (voir admin teachers)")
+    p.add_argument("--class", dest="class_name", help="d'une seule classe (défaut : toutes)")
+    p.add_argument("--school")
+    p = asub.add_parser("backup", parents=[common], help="copie de la base pendant le service")
+    p.add_argument("file", type=Path)
     return parser
 
 
@@ -184,6 +198,12 @@ async def run_admin(settings: Settings, args: argparse.Namespace) -> int:
         ),
         "export-family": lambda c: admin.export_family(c, _family_target(args)),
         "erase-family": lambda c: admin.erase_family(c, _family_target(args)),
+        "classes": admin_people.classes,
+        "teachers": admin_people.teachers,
+        "remove-teacher": lambda c: admin_people.remove_teacher(
+            c, args.platform, args.user, args.class_name, args.school
+        ),
+        "backup": lambda c: admin_backup.backup(c, args.file),
     }
     try:
         result = await actions[args.action](ctx)
@@ -197,7 +217,7 @@ async def run_admin(settings: Settings, args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(result, ensure_ascii=False))
     else:
-        print(_human(args.action, result))
+        print(human(args.action, result))
     return 0
 
 
@@ -232,19 +252,3 @@ def _family_target(args: argparse.Namespace) -> admin.FamilyTarget:
         child=getattr(args, "child", None),
         school=getattr(args, "school", None),
     )
-
-
-def _human(action: str, result: dict[str, Any]) -> str:
-    if action == "invite-teacher":
-        lines = [
-            f"Invitation pour l'enseignant(e) de {result['class']} ({result['school']}),",
-            f"valable jusqu'au {result['expires_at'][:10]} :",
-            result["code"],
-        ]
-        if result["telegram_link"]:
-            lines.append(result["telegram_link"])
-        lines.append(
-            "À envoyer au robot en privé : /start CODE (Telegram) ou le code seul (Matrix)."
-        )
-        return "\n".join(lines)
-    return "\n".join(f"{k} : {v}" for k, v in result.items())

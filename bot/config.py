@@ -15,15 +15,32 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot import config_services as services
+from bot.config_reader import ConfigError, Section, unknown
+from bot.config_services import (
+    DatabaseSettings,
+    EmailSettings,
+    MetricsSettings,
+    PrivacySettings,
+    S3Settings,
+    WebSettings,
+)
 from bot.schedule_words import WeeklySlot, parse_clock, parse_quiet_hours, parse_weekly_slot
 
+__all__ = [
+    "ConfigError",
+    "DatabaseSettings",
+    "EmailSettings",
+    "MetricsSettings",
+    "PrivacySettings",
+    "S3Settings",
+    "Settings",
+    "WebSettings",
+    "load_settings",
+    "settings_from_mapping",
+]
+
 DEFAULT_CONFIG_PATH = Path("petites-voix.toml")
-
-
-class ConfigError(Exception):
-    def __init__(self, key: str, problem: str) -> None:
-        super().__init__(f"configuration invalide : {key} : {problem}")
-        self.key = key
 
 
 @dataclass(frozen=True)
@@ -98,6 +115,14 @@ class Settings:
     audio: AudioSettings = field(default_factory=AudioSettings)
     invitations: InvitationSettings = field(default_factory=InvitationSettings)
     retention: RetentionSettings = field(default_factory=RetentionSettings)
+    # None: the embedded SQLite database under data_dir.
+    storage_database: DatabaseSettings | None = None
+    web: WebSettings | None = None
+    email: EmailSettings | None = None
+    # None: media files under data_dir/media.
+    s3: S3Settings | None = None
+    metrics: MetricsSettings | None = None
+    privacy: PrivacySettings = field(default_factory=PrivacySettings)
 
 
 def config_path(explicit: str | None, env: Mapping[str, str]) -> tuple[Path, bool]:
@@ -132,33 +157,35 @@ def load_settings(
     )
 
 
-class _Section:
-    """Typed reads of one TOML table, each error naming its key."""
+# The keys each section accepts: anything else stops start-up.
+KEYS: dict[str, tuple[str, ...]] = {
+    "storage": services.STORAGE_KEYS,
+    "telegram": (
+        "token",
+        "api_url",
+        "username",
+        "webhook_url",
+        "webhook_listen",
+        "webhook_port",
+        "webhook_secret",
+        "global_rate_per_s",
+    ),
+    "matrix": ("homeserver", "user_id", "password", "access_token"),
+    "schedule": ("timezone", "weekly_digest", "daily_digest", "quiet_hours"),
+    "delivery": ("grace_seconds", "max_attempts"),
+    "audio": ("max_megabytes", "max_minutes", "max_concurrency"),
+    "invitations": ("teacher_days", "parent_days", "parent_max_uses"),
+    "retention": ("school_year_end", "keep_days"),
+    "web": services.WEB_KEYS,
+    "email": services.EMAIL_KEYS,
+    "s3": services.S3_KEYS,
+    "metrics": services.METRICS_KEYS,
+    "privacy": services.PRIVACY_KEYS,
+}
 
-    def __init__(self, name: str, raw: Any) -> None:
-        if raw is None:
-            raw = {}
-        if not isinstance(raw, dict):
-            raise ConfigError(f"[{name}]", "une table TOML est attendue")
-        self.name = name
-        self.raw: dict[str, Any] = raw
 
-    def key(self, k: str) -> str:
-        return f"[{self.name}] {k}"
-
-    def string(self, k: str, default: str | None = None) -> str | None:
-        value = self.raw.get(k, default)
-        if value is not None and not isinstance(value, str):
-            raise ConfigError(self.key(k), "une chaîne entre guillemets est attendue")
-        return value
-
-    def number(self, k: str, default: float, *, minimum: float = 0) -> float:
-        value = self.raw.get(k, default)
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise ConfigError(self.key(k), "un nombre est attendu")
-        if value < minimum:
-            raise ConfigError(self.key(k), f"doit être au moins {minimum:g}")
-        return float(value)
+def _section(name: str, raw: Mapping[str, Any]) -> Section:
+    return Section(name, raw.get(name), KEYS[name])
 
 
 def settings_from_mapping(
@@ -168,34 +195,31 @@ def settings_from_mapping(
     *,
     require_secrets: bool = True,
 ) -> Settings:
-    known = {
-        "storage",
-        "telegram",
-        "matrix",
-        "schedule",
-        "delivery",
-        "audio",
-        "invitations",
-        "retention",
-    }
     for section in raw:
-        if section not in known:
-            raise ConfigError(f"[{section}]", "section inconnue")
+        if section not in KEYS:
+            raise ConfigError(f"[{section}]", "section " + unknown(section, KEYS))
 
-    storage = _Section("storage", raw.get("storage"))
+    storage = _section("storage", raw)
     data_dir = Path(storage.string("data_dir", "data") or "data")
     if not data_dir.is_absolute():
         data_dir = base / data_dir
 
+    web = services.web(raw)
     return Settings(
         data_dir=data_dir,
         telegram=_telegram(raw, env, require_secrets),
         matrix=_matrix(raw, env, require_secrets),
-        schedule=_schedule(_Section("schedule", raw.get("schedule"))),
-        delivery=_delivery(_Section("delivery", raw.get("delivery"))),
-        audio=_audio(_Section("audio", raw.get("audio"))),
-        invitations=_invitations(_Section("invitations", raw.get("invitations"))),
-        retention=_retention(_Section("retention", raw.get("retention"))),
+        schedule=_schedule(_section("schedule", raw)),
+        delivery=_delivery(_section("delivery", raw)),
+        audio=_audio(_section("audio", raw)),
+        invitations=_invitations(_section("invitations", raw)),
+        retention=_retention(_section("retention", raw)),
+        storage_database=services.database(storage, env),
+        web=web,
+        email=services.email(raw, env, has_web=web is not None),
+        s3=services.s3(raw, storage, env),
+        metrics=services.metrics(raw),
+        privacy=services.privacy(raw),
     )
 
 
@@ -204,7 +228,7 @@ def _telegram(
 ) -> TelegramSettings | None:
     if "telegram" not in raw:
         return None
-    s = _Section("telegram", raw["telegram"])
+    s = _section("telegram", raw)
     token = s.string("token") or env.get("TELEGRAM_BOT_TOKEN") or ""
     if not token and require_secrets:
         raise ConfigError("[telegram] token", "absent (ou $TELEGRAM_BOT_TOKEN)")
@@ -233,7 +257,7 @@ def _matrix(
 ) -> MatrixSettings | None:
     if "matrix" not in raw:
         return None
-    s = _Section("matrix", raw["matrix"])
+    s = _section("matrix", raw)
     homeserver = (s.string("homeserver") or "").rstrip("/")
     if not homeserver.startswith(("http://", "https://")):
         raise ConfigError("[matrix] homeserver", "adresse http(s):// attendue")
@@ -249,7 +273,7 @@ def _matrix(
     return MatrixSettings(homeserver, user_id, password=password, access_token=token)
 
 
-def _schedule(s: _Section) -> ScheduleSettings:
+def _schedule(s: Section) -> ScheduleSettings:
     tz_name = s.string("timezone", "Europe/Paris") or "Europe/Paris"
     try:
         tz = ZoneInfo(tz_name)
@@ -272,14 +296,14 @@ def _schedule(s: _Section) -> ScheduleSettings:
     )
 
 
-def _delivery(s: _Section) -> DeliverySettings:
+def _delivery(s: Section) -> DeliverySettings:
     return DeliverySettings(
         grace_seconds=int(s.number("grace_seconds", 300)),
         max_attempts=int(s.number("max_attempts", 8, minimum=1)),
     )
 
 
-def _audio(s: _Section) -> AudioSettings:
+def _audio(s: Section) -> AudioSettings:
     return AudioSettings(
         max_megabytes=s.number("max_megabytes", 50.0, minimum=0.001),
         max_minutes=s.number("max_minutes", 20.0, minimum=0.01),
@@ -287,7 +311,7 @@ def _audio(s: _Section) -> AudioSettings:
     )
 
 
-def _invitations(s: _Section) -> InvitationSettings:
+def _invitations(s: Section) -> InvitationSettings:
     return InvitationSettings(
         teacher_days=int(s.number("teacher_days", 7, minimum=1)),
         parent_days=int(s.number("parent_days", 30, minimum=1)),
@@ -295,7 +319,7 @@ def _invitations(s: _Section) -> InvitationSettings:
     )
 
 
-def _retention(s: _Section) -> RetentionSettings:
+def _retention(s: Section) -> RetentionSettings:
     end = s.string("school_year_end", "07-31") or ""
     try:
         month, day = (int(x) for x in end.split("-"))

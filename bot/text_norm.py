@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import unicodedata
 
+from storage.names import name_key
+
+__all__ = ["fold", "name_key", "tidy_name"]
+
 
 def fold(text: str) -> str:
     """'Fréquence' -> 'frequence', 'ÉLÉA' -> 'elea'."""

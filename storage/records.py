@@ -30,6 +30,20 @@ class Class:
 
 
 @dataclass(frozen=True)
+class ClassOverview:
+    """A line of `admin classes`."""
+
+    school: str
+    class_id: int
+    name: str
+    channels: tuple[str, ...]  # platforms of the bound groups or rooms
+    children: int
+    families: int
+    recordings: int  # withdrawn and cancelled ones not counted
+    teachers: tuple[tuple[str, str, str], ...]  # (display name, platform, role)
+
+
+@dataclass(frozen=True)
 class Teacher:
     id: int
     class_id: int

@@ -85,3 +85,88 @@ def test_data_dir_is_relative_to_the_config_file(tmp_path: Path) -> None:
     path.parent.mkdir()
     path.write_text('[storage]\ndata_dir = "var"\n', encoding="utf-8")
     assert load_settings(str(path), env={}).data_dir == path.parent / "var"
+
+
+@pytest.mark.parametrize(
+    ("raw", "line"),
+    [
+        (
+            {"storage": {"databse": "postgresql://x/y"}},
+            "[storage] databse : clé inconnue (vouliez-vous dire « database » ?)",
+        ),
+        (
+            {"schedule": {"weekly_digets": "fri 16:30"}},
+            "[schedule] weekly_digets : clé inconnue (vouliez-vous dire « weekly_digest » ?)",
+        ),
+        ({"delivery": {"couleur": "bleu"}}, "[delivery] couleur : clé inconnue"),
+        ({"metrics": {"listne": "127.0.0.1:1"}}, "vouliez-vous dire « listen » ?"),
+        ({"privacy": {"consent": "x"}}, "vouliez-vous dire « consent_text » ?"),
+        ({"stroage": {}}, "[stroage] : section inconnue (vouliez-vous dire « storage » ?)"),
+    ],
+)
+def test_an_unknown_key_stops_with_the_key_it_resembles(
+    raw: dict[str, object], line: str
+) -> None:
+    with pytest.raises(ConfigError) as caught:
+        settings_from_mapping(raw, {}, BASE)
+    assert line in str(caught.value)
+    assert "\n" not in str(caught.value)
+
+
+def test_milestone_two_sections_are_read_with_secrets_from_the_environment() -> None:
+    raw = {
+        "storage": {"media": "s3://voix/ecole"},
+        "web": {"public_url": "https://voix.example.org/", "listen": "127.0.0.1:8081"},
+        "email": {
+            "smtp_host": "relais.example.org",
+            "smtp_port": 587,
+            "starttls": True,
+            "username": "voix",
+            "sender": "Petites Voix <voix@example.org>",
+        },
+        "s3": {"endpoint_url": "https://s3.example.org", "region": "fr-par", "access_key_id": "K"},
+        "metrics": {"listen": "[::1]:9464"},
+        "privacy": {"consent_text": "Nous enregistrons…", "listen_details": True},
+    }
+    env = {
+        "DATABASE_URL": "postgresql://pv:secret@db/pv",
+        "SMTP_PASSWORD": "smtp-secret",
+        "S3_SECRET_ACCESS_KEY": "s3-secret",
+    }
+    s = settings_from_mapping(raw, env, BASE)
+    assert s.storage_database is not None and s.storage_database.url.endswith("@db/pv")
+    assert s.web is not None and s.web.public_url == "https://voix.example.org"
+    assert (s.web.listen_host, s.web.listen_port) == ("127.0.0.1", 8081)
+    assert s.email is not None and s.email.password == "smtp-secret" and s.email.starttls
+    assert s.s3 is not None and (s.s3.bucket, s.s3.prefix) == ("voix", "ecole")
+    assert s.s3.secret_access_key == "s3-secret"
+    assert s.metrics is not None and (s.metrics.listen_host, s.metrics.listen_port) == ("::1", 9464)
+    assert s.privacy.listen_details and s.privacy.consent_text == "Nous enregistrons…"
+    for secret in ("secret", "smtp-secret", "s3-secret"):
+        assert secret not in repr(s)
+
+
+def test_milestone_two_sections_are_optional() -> None:
+    s = settings_from_mapping({}, {}, BASE)
+    assert s.storage_database is None and s.web is None and s.email is None
+    assert s.s3 is None and s.metrics is None
+    assert s.privacy.consent_text is None and not s.privacy.listen_details
+
+
+@pytest.mark.parametrize(
+    ("raw", "key"),
+    [
+        ({"storage": {"database": "mysql://x"}}, "[storage] database"),
+        ({"storage": {"media": "s3://b"}}, "[s3]"),
+        ({"storage": {"media": "/srv/media"}}, "[storage] media"),
+        ({"web": {"public_url": "voix.example.org"}}, "[web] public_url"),
+        ({"web": {"public_url": "https://v.org", "listen": "8080"}}, "[web] listen"),
+        ({"email": {"sender": "voix@example.org"}}, "[email]"),
+        ({"metrics": {"listen": "localhost:http"}}, "[metrics] listen"),
+        ({"privacy": {"listen_details": "oui"}}, "[privacy] listen_details"),
+    ],
+)
+def test_a_bad_milestone_two_setting_names_its_key(raw: dict[str, object], key: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        settings_from_mapping(raw, {}, BASE)
+    assert caught.value.key == key

@@ -73,6 +73,34 @@ class StaffRepo:
         rows = await self.db.fetch(f"{_TEACHER} WHERE class_id = $1 ORDER BY id", class_id)
         return [_teacher(r) for r in rows]
 
+    async def all_posts(self) -> list[tuple[Teacher, str, str]]:
+        """Every teacher identity with its school and class names."""
+        rows = await self.db.fetch(
+            """SELECT t.id, t.class_id, t.platform, t.user_id, t.chat_id, t.display_name,
+                      t.role, s.name AS school, c.name AS class
+               FROM teachers t JOIN classes c ON c.id = t.class_id
+               JOIN schools s ON s.id = c.school_id
+               ORDER BY t.display_name, t.platform, t.user_id, s.name, c.name"""
+        )
+        return [(_teacher(r), r["school"], r["class"]) for r in rows]
+
+    async def remove_teacher(
+        self, platform: str, user_id: str, class_id: int | None = None
+    ) -> list[Teacher]:
+        """Unlink a teacher's identity from her classes (or from one): what
+        she posted stays, and so do the classes' other teachers."""
+        async with self.db.transaction() as tx:
+            rows = await tx.fetch(
+                f"""{_TEACHER} WHERE platform = $1 AND user_id = $2
+                    AND ($3 IS NULL OR class_id = $3) ORDER BY id""",
+                platform,
+                user_id,
+                class_id,
+            )
+            for r in rows:
+                await tx.execute("DELETE FROM teachers WHERE id = $1", r["id"])
+        return [_teacher(r) for r in rows]
+
     async def is_teacher_of(self, class_id: int, platform: str, user_id: str) -> bool:
         found = await self.db.fetchval(
             "SELECT 1 FROM teachers WHERE class_id = $1 AND platform = $2 AND user_id = $3",

@@ -1,0 +1,147 @@
+"""What `petites-voix admin ...` prints without ``--json``: French lines and
+aligned tables, never a raw dict."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from bot.tables import table
+
+LABELS = {
+    "schools": "écoles",
+    "classes": "classes",
+    "albums": "albums",
+    "recordings": "enregistrements",
+    "families": "familles",
+    "guardians": "parents",
+    "subscriptions": "abonnements",
+    "waiting": "envois en attente",
+    "deliveries": "Envois par état",
+    "failed_by_reason": "Échecs par raison",
+    "recordings_by_state": "Enregistrements par état",
+    "digests": "Résumés par état",
+    "adapters": "Messageries",
+    "next_digests": "Prochains résumés",
+}
+
+
+def human(action: str, result: dict[str, Any]) -> str:
+    render: Callable[[dict[str, Any]], str] = {
+        "invite-teacher": _invitation,
+        "classes": _classes,
+        "teachers": _teachers,
+        "remove-teacher": _removed,
+        "erase-family": lambda r: f"{r['erased_guardians']} parent(s) effacé(s).",
+        "export-family": lambda r: json.dumps(r, ensure_ascii=False, indent=2),
+        "backup": lambda r: f"Copie de la base écrite : {r['file']} ({r['bytes']} octets).",
+        "invitations": lambda r: f"{r['slips']} fiche(s) pour {r['class']} : {r['pdf']}",
+    }.get(action, generic)
+    return render(result)
+
+
+def _invitation(result: dict[str, Any]) -> str:
+    lines = [
+        f"Invitation pour l'enseignant(e) de {result['class']} ({result['school']}),",
+        f"valable jusqu'au {result['expires_at'][:10]} :",
+        result["code"],
+    ]
+    if result["telegram_link"]:
+        lines.append(result["telegram_link"])
+    lines.append("À envoyer au robot en privé : /start CODE (Telegram) ou le code seul (Matrix).")
+    return "\n".join(lines)
+
+
+def _classes(result: dict[str, Any]) -> str:
+    rows = [
+        [
+            c["school"],
+            c["class"],
+            ", ".join(c["channels"]) or "non lié",
+            c["children"],
+            c["families"],
+            c["recordings"],
+            ", ".join(_who(t) for t in c["teachers"]) or "aucun(e)",
+        ]
+        for c in result["classes"]
+    ]
+    if not rows:
+        return "Aucune classe : admin invite-teacher --school … --class … en crée une."
+    return table(
+        ["école", "classe", "groupe", "enfants", "familles", "enreg.", "enseignant(e)s"], rows
+    )
+
+
+def _who(teacher: dict[str, str]) -> str:
+    co = " (co)" if teacher["role"] == "coteacher" else ""
+    return f"{teacher['name'] or '?'}{co} [{teacher['platform']}]"
+
+
+def _teachers(result: dict[str, Any]) -> str:
+    rows = [
+        [
+            t["name"] or "?",
+            t["platform"],
+            t["user"],
+            t["school"],
+            t["class"],
+            "co-enseignant(e)" if t["role"] == "coteacher" else "enseignant(e)",
+        ]
+        for t in result["teachers"]
+    ]
+    if not rows:
+        return "Aucun(e) enseignant(e) inscrit(e) pour l'instant."
+    return table(["nom", "messagerie", "identifiant", "école", "classe", "rôle"], rows)
+
+
+def _removed(result: dict[str, Any]) -> str:
+    lines = ["Retiré(e) de :"]
+    lines += [f"  {r['class']} ({r['school']})" for r in result["removed"]]
+    for c in result["classes_without_teacher"]:
+        lines.append(
+            f"Attention : {c['class']} ({c['school']}) n'a plus d'enseignant(e) : "
+            f'admin invite-teacher --school "{c["school"]}" --class "{c["class"]}"'
+        )
+    return "\n".join(lines)
+
+
+def generic(result: dict[str, Any]) -> str:
+    """Counts first as one table, then one table per nested part."""
+    scalars = [[LABELS.get(k, k), v] for k, v in result.items() if not isinstance(v, dict | list)]
+    blocks = [table(["", "nombre"], scalars)] if scalars else []
+    for key, value in result.items():
+        if isinstance(value, dict | list):
+            blocks.append(f"{LABELS.get(key, key)} :\n{_nested(value)}")
+    return "\n\n".join(blocks)
+
+
+def _nested(value: dict[str, Any] | list[Any]) -> str:
+    if isinstance(value, list):
+        return _records(value)
+    if not value:
+        return "  (aucun)"
+    if all(not isinstance(v, dict | list) for v in value.values()):
+        return table(["", "valeur"], [[k, v] for k, v in value.items()])
+    if all(isinstance(v, dict) for v in value.values()):
+        return _records([{"": k, **v} for k, v in value.items()])
+    parts = []
+    for k, v in value.items():
+        parts.append(f"{k} :\n{_nested(v)}" if isinstance(v, dict | list) else f"{k} : {v}")
+    return "\n".join(parts)
+
+
+def _records(items: list[Any]) -> str:
+    if not items:
+        return "  (aucun)"
+    if not all(isinstance(i, dict) for i in items):
+        return "\n".join(f"  {i}" for i in items)
+    headers = list(dict.fromkeys(k for i in items for k in i))
+    cells = [
+        [
+            i.get(h) if not isinstance(i.get(h), dict | list) else json.dumps(i.get(h))
+            for h in headers
+        ]
+        for i in items
+    ]
+    return table(headers, cells)
