@@ -72,7 +72,7 @@ def test_backup_is_a_database_that_opens(tmp_path: Path, config: Path) -> None:
 def test_backup_with_postgresql_points_to_pg_dump(tmp_path: Path) -> None:
     config = tmp_path / "pg.toml"
     config.write_text('[storage]\ndatabase = "postgresql://pv@db/pv"\n', encoding="utf-8")
-    code, out, err = admin(tmp_path, config, "backup", str(tmp_path / "b.sqlite3"))
+    code, _, err = admin(tmp_path, config, "backup", str(tmp_path / "b.sqlite3"))
     assert code == 1 and "pg_dump" in err
 
 
