@@ -104,9 +104,7 @@ def test_data_dir_is_relative_to_the_config_file(tmp_path: Path) -> None:
         ({"stroage": {}}, "[stroage] : section inconnue (vouliez-vous dire « storage » ?)"),
     ],
 )
-def test_an_unknown_key_stops_with_the_key_it_resembles(
-    raw: dict[str, object], line: str
-) -> None:
+def test_an_unknown_key_stops_with_the_key_it_resembles(raw: dict[str, object], line: str) -> None:
     with pytest.raises(ConfigError) as caught:
         settings_from_mapping(raw, {}, BASE)
     assert line in str(caught.value)
