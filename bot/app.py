@@ -14,6 +14,7 @@ from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.delivery.worker import DeliveryWorker
 from bot.digests import Digests
+from bot.metrics import Metrics
 from bot.ports import ChatAdapter, DeliveryError, PermanentFailure, RecipientGone
 from bot.service.audience import Audience
 from bot.service.context import Context
@@ -21,6 +22,7 @@ from bot.service.dispatcher import Dispatcher
 from bot.service.filing import Filing
 from bot.service.publisher import Publisher
 from bot.service.retention import Retention
+from bot.web_health import HealthServer
 from storage.db import Database
 from storage.media import MediaStore
 from storage.repos import Repositories
@@ -41,6 +43,8 @@ async def open_context(
     repos = Repositories.over(db)
     await repos.schools.fill_missing_keys()
     audio = settings.audio
+    metrics = Metrics()
+    metrics.declare(sorted(adapters))
     return Context(
         settings=settings,
         repos=repos,
@@ -52,9 +56,11 @@ async def open_context(
                 max_duration_s=audio.max_minutes * 60,
             ),
             max_concurrency=audio.max_concurrency,
+            on_prepared=metrics.preparation,
         ),
         clock=clock or SystemClock(),
         adapters=dict(adapters),
+        metrics=metrics,
     )
 
 
@@ -69,6 +75,7 @@ class Service:
     workers: list[DeliveryWorker]
     digests: Digests
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
+    health: HealthServer | None = None
     drain_timeout: float = 20.0
     _loops: list[asyncio.Task[None]] = field(default_factory=list)
 
@@ -91,6 +98,17 @@ class Service:
         )
 
     async def start(self) -> None:
+        metrics = self.ctx.settings.metrics
+        if metrics is not None:
+            # First: /healthz answers 503 while a platform is still awaited.
+            self.health = HealthServer(self.ctx, metrics.listen_host, metrics.listen_port)
+            try:
+                await self.health.start()
+            except OSError as exc:
+                raise StartupError(
+                    f"[metrics] listen : impossible d'écouter sur "
+                    f"{metrics.listen_host}:{metrics.listen_port} ({exc.strerror})"
+                ) from exc
         resumed = await self.filing.resume_unfinished()
         if resumed:
             log.info("resuming %d recording(s) interrupted by the last stop", resumed)
@@ -129,6 +147,7 @@ class Service:
                 delay = min(delay * 2, 60.0)
             else:
                 log.info("%s adapter connected", adapter.platform)
+                self.ctx.metrics.connected(adapter.platform, True)
                 return
 
     async def stop(self) -> None:
@@ -141,9 +160,12 @@ class Service:
                 await adapter.disconnect()
             except Exception:
                 log.exception("%s adapter did not disconnect cleanly", adapter.platform)
+            self.ctx.metrics.connected(adapter.platform, False)
         await self.filing.stop()
         if self._loops:
             await asyncio.wait(self._loops, timeout=self.drain_timeout + 10)
         for loop in self._loops:
             loop.cancel()
+        if self.health is not None:
+            await self.health.stop()
         await self.ctx.repos.db.close()

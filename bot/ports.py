@@ -293,3 +293,12 @@ class ChatAdapter(Protocol):
     async def show_activity(self, chat_id: str, activity: Activity) -> None: ...
 
     async def disconnect(self) -> None: ...
+
+
+@runtime_checkable
+class ReportsConnection(Protocol):
+    """An adapter that knows whether it is connected right now (for
+    /healthz and the metrics); one that does not is trusted once started."""
+
+    @property
+    def connected(self) -> bool: ...

@@ -115,6 +115,12 @@ class MatrixAdapter:
         )
 
     @property
+    def connected(self) -> bool:
+        """Logged in, and the last sync succeeded."""
+        task, loop = self._task, self._loop
+        return task is not None and not task.done() and loop is not None and loop.healthy
+
+    @property
     def user_id(self) -> str:
         return self._user_id
 

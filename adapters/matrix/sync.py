@@ -77,6 +77,8 @@ class SyncLoop:
         self._stopping = False
         self._synced = asyncio.Event()
         self.polling = False
+        # False while syncs fail: what the service's /healthz reports.
+        self.healthy = True
 
     @property
     def own_id(self) -> str:
@@ -117,12 +119,14 @@ class SyncLoop:
                     timeout=POLL_MS, since=self._token, sync_filter=FILTER
                 )
             except NETWORK_ERRORS as err:
+                self.healthy = False
                 log.warning("matrix: sync failed (%s)", type(err).__name__)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 60.0)
                 continue
             finally:
                 self.polling = False
+            self.healthy = not isinstance(resp, SyncError)
             if isinstance(resp, SyncError):
                 log.warning("matrix: sync refused (%s)", resp.status_code)
                 await asyncio.sleep(backoff)

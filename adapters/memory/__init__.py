@@ -60,6 +60,8 @@ class MemoryAdapter:
     # Private chats someone else has joined: what is meant for one family
     # only (``private_to``) is refused there, as the Matrix adapter does.
     crowded: set[str] = field(default_factory=set)
+    # A test sets it to play a platform that went away.
+    down: bool = False
     _sink: InboundSink | None = None
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1000))
     _refs: dict[str, str] = field(default_factory=dict)
@@ -73,6 +75,10 @@ class MemoryAdapter:
     @property
     def capabilities(self) -> Capabilities:
         return self.caps
+
+    @property
+    def connected(self) -> bool:
+        return self._sink is not None and not self.down
 
     async def connect(self, sink: InboundSink) -> None:
         self._sink = sink

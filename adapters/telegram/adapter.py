@@ -125,6 +125,13 @@ class TelegramAdapter:
         return self._sees_all
 
     @property
+    def connected(self) -> bool:
+        """Started, and (when polling) the last getUpdates succeeded."""
+        if self._app is None:
+            return False
+        return self._poller is None or self._poller.healthy
+
+    @property
     def username(self) -> str | None:
         return self._username
 

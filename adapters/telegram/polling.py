@@ -55,6 +55,8 @@ class Poller:
         self._offset: int | None = None
         self._fetching = False
         self._stopping = False
+        # False while getUpdates fails: what the service's /healthz reports.
+        self.healthy = True
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
@@ -103,17 +105,20 @@ class Poller:
                     self._fetching = False
             except tg.InvalidToken:
                 log.error("Telegram refused the bot token: polling stopped")
+                self.healthy = False
                 return
             except tg.RetryAfter as exc:
                 await asyncio.sleep(retry_after_seconds(exc))
                 continue
             except tg.TelegramError as exc:
+                self.healthy = False
                 failures += 1
                 wait = min(MAX_BACKOFF_S, 0.5 * 2 ** min(failures, 6))
                 log.warning("getUpdates failed (%s); again in %.0f s", type(exc).__name__, wait)
                 await asyncio.sleep(wait)
                 continue
             failures = 0
+            self.healthy = True
             for update in updates:
                 if self._offset is not None and update.update_id < self._offset:
                     continue  # handled before a restart, not confirmed then

@@ -36,7 +36,8 @@ import logging
 import math
 import os
 import re
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -104,15 +105,33 @@ class AudioPipeline:
         limits: AudioLimits = AudioLimits(),  # noqa: B008 - frozen, so shared safely
         max_concurrency: int = 2,
         ffmpeg: str | None = None,
+        on_prepared: Callable[[str, float], None] | None = None,
     ) -> None:
         if max_concurrency < 1:
             raise ValueError("max_concurrency must be at least 1")
         self.limits = limits
         self._ffmpeg = ffmpeg or _default_ffmpeg()
         self._slots = asyncio.Semaphore(max_concurrency)
+        # Told each preparation's outcome ("ok", "rejected", "error") and
+        # seconds: the service's metrics.
+        self._on_prepared = on_prepared
 
     async def prepare(self, source: Path, out_dir: Path) -> PreparedAudio:
         """Trim, level and encode ``source``; raises :class:`AudioRejected`."""
+        started = time.monotonic()
+        outcome = "error"
+        try:
+            prepared = await self._prepare(source, out_dir)
+            outcome = "ok"
+            return prepared
+        except AudioRejected:
+            outcome = "rejected"
+            raise
+        finally:
+            if self._on_prepared is not None:
+                self._on_prepared(outcome, time.monotonic() - started)
+
+    async def _prepare(self, source: Path, out_dir: Path) -> PreparedAudio:
         size = (await asyncio.to_thread(source.stat)).st_size  # before any decoding
         if size == 0:
             raise AudioRejected("empty")

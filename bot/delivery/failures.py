@@ -49,6 +49,7 @@ class FailurePolicy:
         repos, now = self.ctx.repos, self.ctx.clock.now()
         match exc:
             case RateLimited():
+                self.ctx.metrics.refused(self.platform, exc.retry_after)
                 if exc.chat_id:
                     self.pacer.pause_chat(exc.chat_id, exc.retry_after)
                 else:

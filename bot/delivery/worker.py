@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import time
 from collections.abc import Coroutine
 from datetime import datetime, timedelta
 from typing import Any
@@ -164,6 +165,7 @@ class DeliveryWorker:
             async with self.gate.turn(f"{self.platform}:{rec.voice_sha}") as waited:
                 if waited:  # released with others behind a first upload: pace again
                     await asyncio.sleep(self.pacer.reserve(delivery.chat_id))
+                started = time.monotonic()
                 receipt = await self.adapter.send(
                     OutboundMessage(
                         chat_id=delivery.chat_id,
@@ -172,6 +174,7 @@ class DeliveryWorker:
                         private_to=guardian.user_id,
                     )
                 )
+                self.ctx.metrics.sent(self.platform, time.monotonic() - started)
                 now = self.ctx.clock.now()
                 for variant, ref in receipt.media_refs.items():
                     sha = rec.voice_sha if variant == "voice" else rec.compat_sha

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from datetime import datetime
 
 from bot.delivery.failures import FailurePolicy, OutboxEntry
@@ -115,6 +116,7 @@ class DigestSender:
                 message_id = "-"  # withdrawn since: nothing to send
             await repos.digests.step_done(digest.id, step + 1, message_id)
         await repos.digests.mark_sent(digest.id, self.ctx.clock.now())
+        self.ctx.metrics.digests_sent.labels(self.platform).inc()
         await repos.adapter_status.sent(self.platform, self.ctx.clock.now())
 
     async def _may_go(self, item: DigestItem) -> bool:
@@ -129,7 +131,10 @@ class DigestSender:
 
     async def _send(self, message: OutboundMessage) -> Receipt:
         await asyncio.sleep(self.failures.pacer.reserve(message.chat_id))
-        return await self.adapter.send(message)
+        started = time.monotonic()
+        receipt = await self.adapter.send(message)
+        self.ctx.metrics.sent(self.platform, time.monotonic() - started)
+        return receipt
 
     async def _send_audio(self, digest: Digest, key: str, audio: OutboundAudio, reader: str) -> str:
         voice, compat = audio.voice, audio.compat

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from bot.audio import AudioPipeline
 from bot.clock import Clock
 from bot.config import Settings
+from bot.metrics import Metrics
 from bot.ports import (
     ChatAdapter,
     Choice,
@@ -73,6 +74,8 @@ class Context:
     audience: Audience
     wake: Wakeups = field(default_factory=Wakeups)
     pacing: ReplyPacing = field(default_factory=ReplyPacing)
+    # Prometheus figures of this service (its own registry).
+    metrics: Metrics = field(default_factory=Metrics)
     # One build at a time per compiled recording (bot/service/mixing.py).
     mix_locks: dict[str, asyncio.Lock] = field(default_factory=dict)
 
