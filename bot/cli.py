@@ -111,6 +111,7 @@ def make_adapters(settings: Settings) -> dict[str, ChatAdapter]:
     from bot.commands import PARENT_COMMANDS, TEACHER_COMMANDS
     from bot.commands import menu as described
     from bot.ports import CommandMenu
+    from bot.profile import bot_profile
 
     # Telegram shows these menus; its commands start with "/".
     menu = CommandMenu(
@@ -125,6 +126,7 @@ def make_adapters(settings: Settings) -> dict[str, ChatAdapter]:
             t.token,
             t.api_url,
             menu=menu,
+            profile=bot_profile(),
             webhook_url=t.webhook_url,
             webhook_listen=t.webhook_listen,
             webhook_port=t.webhook_port,
@@ -143,6 +145,7 @@ def make_adapters(settings: Settings) -> dict[str, ChatAdapter]:
             password=m.password,
             access_token=m.access_token,
             menu=menu,
+            profile=bot_profile(),
         )
     return adapters
 

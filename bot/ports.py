@@ -264,6 +264,18 @@ class CommandMenu:
     group: tuple[tuple[str, str], ...]
 
 
+@dataclass(frozen=True)
+class BotProfile:
+    """How the bot presents itself, in French, set by the adapter at start
+    where its platform allows."""
+
+    name: str  # display name (Matrix)
+    # Telegram: what a person reads in an empty chat before pressing Start.
+    description: str
+    # Telegram: the bot's profile page and shared links (120 characters at most).
+    short_description: str
+
+
 @runtime_checkable
 class ChatAdapter(Protocol):
     @property

@@ -16,6 +16,7 @@ from nio import (
     JoinedRoomsResponse,
     JoinError,
     MatrixRoom,
+    ProfileGetDisplayNameResponse,
     RoomGetStateResponse,
     RoomInfo,
     RoomLeaveError,
@@ -34,6 +35,7 @@ from adapters.matrix.sync import SyncLoop
 from bot.ports import (
     ROOM_NOT_PRIVATE,
     Activity,
+    BotProfile,
     Capabilities,
     CommandMenu,
     InboundSink,
@@ -69,6 +71,7 @@ class MatrixAdapter:
         access_token: str | None = None,
         device_name: str = "Petites Voix",
         menu: CommandMenu | None = None,
+        profile: BotProfile | None = None,
     ) -> None:
         self._homeserver = homeserver.rstrip("/")
         self._user_id = user_id
@@ -78,6 +81,7 @@ class MatrixAdapter:
         self._device_name = device_name
         # Matrix has no command menu a bot can register: kept for symmetry.
         self._menu = menu
+        self._profile = profile
         self._max_upload = DEFAULT_MAX_UPLOAD
         self._client: AsyncClient | None = None
         self._state: SyncState | None = None
@@ -145,6 +149,8 @@ class MatrixAdapter:
             device_name=self._device_name,
         )
         self._client = client
+        if self._profile is not None:
+            await self._present(client, self._profile.name)
         self._state = await SyncState.open(self._store_dir / "sync.sqlite")
         config = await client.content_repository_config()
         if isinstance(config, ContentRepositoryConfigResponse) and config.upload_size:
@@ -152,6 +158,20 @@ class MatrixAdapter:
         self._loop = SyncLoop(client, self._state, sink, self._keys_lock, self._removed_from)
         await self._loop.start()
         self._task = asyncio.create_task(self._loop.run(), name="matrix-sync")
+
+    async def _present(self, client: AsyncClient, name: str) -> None:
+        """The display name people see in their rooms; set only when it
+        differs (each change is an event in every room the bot is in)."""
+        try:
+            current = await client.get_displayname(self._user_id)
+            if isinstance(current, ProfileGetDisplayNameResponse) and current.displayname == name:
+                return
+            resp = await client.set_displayname(name)
+        except NETWORK_ERRORS as err:
+            log.warning("matrix: display name not set (%s)", type(err).__name__)
+            return
+        if isinstance(resp, ErrorResponse):
+            log.warning("matrix: display name refused (%s)", resp.status_code)
 
     async def disconnect(self) -> None:
         """Stop after the sync being handled (a pending long poll is dropped:

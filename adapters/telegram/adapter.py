@@ -28,6 +28,7 @@ from adapters.telegram.polling import Poller
 from bot.ports import (
     Activity,
     AttachmentUnavailable,
+    BotProfile,
     Capabilities,
     CommandMenu,
     InboundSink,
@@ -60,6 +61,7 @@ class TelegramAdapter:
         api_url: str = "https://api.telegram.org",
         *,
         menu: CommandMenu | None = None,
+        profile: BotProfile | None = None,
         webhook_url: str | None = None,
         webhook_listen: str = "127.0.0.1",
         webhook_port: int = 8443,
@@ -71,6 +73,7 @@ class TelegramAdapter:
         self._token = token
         self._api_url = api_url.rstrip("/")
         self._menu = menu
+        self._profile = profile
         self._webhook_url = webhook_url
         self._webhook_listen = webhook_listen
         self._webhook_port = webhook_port
@@ -194,6 +197,8 @@ class TelegramAdapter:
             self._app = app
             if self._menu is not None:
                 await self.set_menu(self._menu)
+            if self._profile is not None:
+                await self._present(self._profile)
             await app.start()
             if self._webhook_url:
                 updater = app.updater
@@ -338,6 +343,17 @@ class TelegramAdapter:
             await bot.send_chat_action(chat_id, activity.value)
         except tg.TelegramError as exc:
             log.debug("chat action failed: %s", type(exc).__name__)
+
+    async def _present(self, profile: BotProfile) -> None:
+        """The French description a parent reads before pressing Start.
+        Best effort: a refusal (e.g. Telegram's own rate limit on these
+        calls) must not keep the bot from starting."""
+        bot = self._bot_app().bot
+        try:
+            await bot.set_my_description(profile.description[:512])
+            await bot.set_my_short_description(profile.short_description[:120])
+        except tg.TelegramError as exc:
+            log.warning("bot description not set: %s", type(exc).__name__)
 
     async def set_menu(self, menu: CommandMenu) -> None:
         """The French command menus: one for private chats, one for groups."""

@@ -11,6 +11,7 @@ import pytest
 from adapters.matrix import MatrixAdapter
 from adapters.matrix.devkit.client import ScriptedClient
 from adapters.matrix.devkit.synapse import RegisteredUser, SynapseServer
+from bot.ports import BotProfile
 from tests.matrix_harness.sink import RecordingSink
 
 ClientFactory = Callable[[str], Awaitable[ScriptedClient]]
@@ -60,11 +61,19 @@ async def make_adapter(
     adapters: list[MatrixAdapter] = []
 
     def make(
-        *, store: str = "bot-store", join_rooms: bool = False, user: RegisteredUser | None = None
+        *,
+        store: str = "bot-store",
+        join_rooms: bool = False,
+        user: RegisteredUser | None = None,
+        profile: BotProfile | None = None,
     ) -> tuple[MatrixAdapter, RecordingSink]:
         account = user or bot_user
         adapter = MatrixAdapter(
-            synapse.url, account.user_id, store_dir=tmp_path / store, password=account.password
+            synapse.url,
+            account.user_id,
+            store_dir=tmp_path / store,
+            password=account.password,
+            profile=profile,
         )
         adapters.append(adapter)
         return adapter, RecordingSink(join_rooms=join_rooms, adapter=adapter)

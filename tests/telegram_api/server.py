@@ -120,6 +120,14 @@ class _Handler:
             scope = params.get("scope") or {"type": "default"}
             fake.commands[scope["type"]] = list(params["commands"])
             return True
+        if name in ("setMyDescription", "setMyShortDescription"):
+            key = "description" if name == "setMyDescription" else "short_description"
+            limit = 512 if key == "description" else 120
+            text = str(params.get(key, ""))
+            if len(text) > limit:
+                raise ApiError(400, f"Bad Request: bot {key.replace('_', ' ')} is too long")
+            fake.descriptions[(key, str(params.get("language_code", "")))] = text
+            return True
         if name == "answerCallbackQuery":
             fake.answered_callbacks.append(str(params["callback_query_id"]))
             return True

@@ -110,6 +110,8 @@ class FakeTelegram:
     sent: dict[tuple[str, int], SentMessage] = field(default_factory=dict)
     deleted: list[tuple[str, int]] = field(default_factory=list)
     commands: dict[str, list[JSON]] = field(default_factory=dict)
+    # (description | short_description, language_code) -> text
+    descriptions: dict[tuple[str, str], str] = field(default_factory=dict)
     chat_actions: list[tuple[str, str]] = field(default_factory=list)
     answered_callbacks: list[str] = field(default_factory=list)
     left_chats: list[str] = field(default_factory=list)
