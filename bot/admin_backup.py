@@ -13,7 +13,7 @@ from bot.service.context import Context
 
 
 async def backup(ctx: Context, target: Path) -> dict[str, Any]:
-    if ctx.settings.storage_database is not None:
+    if ctx.settings.database is not None:
         raise AdminError(
             "la base est sur PostgreSQL : sauvegardez-la avec pg_dump "
             '(pg_dump --format=custom --file=FICHIER "$DATABASE_URL")'

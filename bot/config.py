@@ -18,7 +18,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from bot import config_services as services
 from bot.config_reader import ConfigError, Section, unknown
 from bot.config_services import (
-    DatabaseSettings,
     EmailSettings,
     MetricsSettings,
     PrivacySettings,
@@ -29,7 +28,6 @@ from bot.schedule_words import WeeklySlot, parse_clock, parse_quiet_hours, parse
 
 __all__ = [
     "ConfigError",
-    "DatabaseSettings",
     "EmailSettings",
     "MetricsSettings",
     "PrivacySettings",
@@ -115,8 +113,9 @@ class Settings:
     audio: AudioSettings = field(default_factory=AudioSettings)
     invitations: InvitationSettings = field(default_factory=InvitationSettings)
     retention: RetentionSettings = field(default_factory=RetentionSettings)
-    # None: the embedded SQLite database under data_dir.
-    storage_database: DatabaseSettings | None = None
+    # A postgresql:// URL (it may hold a password: never printed); None is
+    # the embedded SQLite file in data_dir.
+    database: str | None = field(default=None, repr=False)
     web: WebSettings | None = None
     email: EmailSettings | None = None
     # None: media files under data_dir/media.
@@ -214,7 +213,7 @@ def settings_from_mapping(
         audio=_audio(_section("audio", raw)),
         invitations=_invitations(_section("invitations", raw)),
         retention=_retention(_section("retention", raw)),
-        storage_database=services.database(storage, env),
+        database=services.database(storage, env),
         web=web,
         email=services.email(raw, env, has_web=web is not None),
         s3=services.s3(raw, storage, env),

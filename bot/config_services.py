@@ -16,17 +16,6 @@ from bot.config_reader import ConfigError, Section
 
 
 @dataclass(frozen=True)
-class DatabaseSettings:
-    """``[storage] database`` or ``$DATABASE_URL``: a PostgreSQL server
-    instead of the embedded SQLite file."""
-
-    url: str
-
-    def __repr__(self) -> str:  # the URL may carry a password
-        return "DatabaseSettings(url=<masqué>)"
-
-
-@dataclass(frozen=True)
 class WebSettings:
     public_url: str  # how families reach the service, without a trailing "/"
     listen_host: str = "127.0.0.1"
@@ -40,9 +29,12 @@ class EmailSettings:
     smtp_port: int = 25
     starttls: bool = False
     username: str = ""
-    password: str | None = None
+    password: str | None = None  # $SMTP_PASSWORD
+    attach: bool = False  # also attach the MP3 (under 5 MB)
+    rate_per_minute: float = 600.0  # what the operator's relay accepts
+    timeout_s: float = 30.0
 
-    def __repr__(self) -> str:
+    def __repr__(self) -> str:  # never print the password
         return f"EmailSettings(smtp_host={self.smtp_host!r}, smtp_port={self.smtp_port})"
 
 
@@ -75,19 +67,31 @@ class PrivacySettings:
 
 STORAGE_KEYS = ("data_dir", "database", "media")
 WEB_KEYS = ("public_url", "listen")
-EMAIL_KEYS = ("smtp_host", "smtp_port", "starttls", "username", "password", "sender")
+EMAIL_KEYS = (
+    "smtp_host",
+    "smtp_port",
+    "starttls",
+    "username",
+    "password",
+    "sender",
+    "attach",
+    "rate_per_minute",
+    "timeout_s",
+)
 S3_KEYS = ("endpoint_url", "region", "access_key_id", "secret_access_key")
 METRICS_KEYS = ("listen",)
 PRIVACY_KEYS = ("consent_text", "listen_details")
 
 
-def database(storage: Section, env: Mapping[str, str]) -> DatabaseSettings | None:
+def database(storage: Section, env: Mapping[str, str]) -> str | None:
+    """``[storage] database`` or ``$DATABASE_URL``: a PostgreSQL server
+    instead of the embedded SQLite file."""
     url = storage.string("database") or env.get("DATABASE_URL") or ""
     if not url:
         return None
     if not url.startswith(("postgresql://", "postgres://")):
         raise ConfigError(storage.key("database"), "adresse postgresql://… attendue")
-    return DatabaseSettings(url)
+    return url
 
 
 def web(raw: Mapping[str, Any]) -> WebSettings | None:
@@ -118,6 +122,9 @@ def email(raw: Mapping[str, Any], env: Mapping[str, str], has_web: bool) -> Emai
         starttls=s.boolean("starttls", False),
         username=s.string("username", "") or "",
         password=s.string("password") or env.get("SMTP_PASSWORD"),
+        attach=s.boolean("attach", False),
+        rate_per_minute=s.number("rate_per_minute", 600.0, minimum=1),
+        timeout_s=s.number("timeout_s", 30.0, minimum=1),
     )
 
 

@@ -132,7 +132,7 @@ def test_milestone_two_sections_are_read_with_secrets_from_the_environment() -> 
         "S3_SECRET_ACCESS_KEY": "s3-secret",
     }
     s = settings_from_mapping(raw, env, BASE)
-    assert s.storage_database is not None and s.storage_database.url.endswith("@db/pv")
+    assert s.database == "postgresql://pv:secret@db/pv"
     assert s.web is not None and s.web.public_url == "https://voix.example.org"
     assert (s.web.listen_host, s.web.listen_port) == ("127.0.0.1", 8081)
     assert s.email is not None and s.email.password == "smtp-secret" and s.email.starttls
@@ -146,7 +146,7 @@ def test_milestone_two_sections_are_read_with_secrets_from_the_environment() -> 
 
 def test_milestone_two_sections_are_optional() -> None:
     s = settings_from_mapping({}, {}, BASE)
-    assert s.storage_database is None and s.web is None and s.email is None
+    assert s.database is None and s.web is None and s.email is None
     assert s.s3 is None and s.metrics is None
     assert s.privacy.consent_text is None and not s.privacy.listen_details
 
