@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from bot.text_norm import fold
 
 TEACHER_COMMANDS = (
-    ("classe", "faire de ce groupe le canal de la classe"),
+    ("classe", "faire de ce groupe le groupe de la classe"),
     ("album", "choisir l'album en cours : {p}album Titre"),
     ("albums", "la liste des albums"),
     ("invitation", "inviter la famille d'un enfant : {p}invitation Prénom"),

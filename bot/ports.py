@@ -45,6 +45,9 @@ class Capabilities:
     # A private chat is a room the bot can leave (Matrix): it leaves the
     # room of a parent it erased. A Telegram private chat cannot be left.
     leaves_direct_chats: bool = False
+    # A link that opens the app to add the bot to a group as an administrator
+    # (Telegram ``?startgroup=``); the group then sends "/start classe".
+    add_to_group_link: str | None = None
 
 
 # --------------------------------------------------------------------------
@@ -173,10 +176,12 @@ class OutboundDocument:
 
 @dataclass(frozen=True)
 class Choice:
-    """A button under a message; pressing it sends ``command`` as if typed."""
+    """A button under a message; pressing it sends ``command`` as if typed,
+    or, with ``url``, opens that link."""
 
     label: str
     command: str
+    url: str | None = None
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,10 @@ def matrix_command(command: str) -> str:
 def render_text(text: str, choices: tuple[Choice, ...]) -> str:
     if not choices:
         return text
-    lines = [f"• {matrix_command(c.command)}  ({c.label})" for c in choices]
+    lines = [
+        f"• {c.label} : {c.url}" if c.url else f"• {matrix_command(c.command)}  ({c.label})"
+        for c in choices
+    ]
     block = "Répondez :\n" + "\n".join(lines)
     return f"{text}\n\n{block}" if text else block
 

@@ -43,6 +43,9 @@ class MemoryAdapter:
             per_chat_interval_s=0.0,
             command_prefixes=("/",),
             invite_link_template="https://t.me/petitesvoix_test_bot?start={code}",
+            add_to_group_link=(
+                "https://t.me/petitesvoix_test_bot?startgroup=classe&admin=delete_messages"
+            ),
             has_buttons=True,
         )
     )

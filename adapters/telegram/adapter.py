@@ -118,6 +118,13 @@ class TelegramAdapter:
             ),
             has_buttons=True,
             sees_group_media=self._sees_all,
+            # As an administrator the bot sees every voice note of the group,
+            # whatever its privacy mode.
+            add_to_group_link=(
+                f"https://t.me/{self._username}?startgroup=classe&admin=delete_messages"
+                if self._username
+                else None
+            ),
         )
 
     @property

@@ -53,6 +53,9 @@ def keyboard(choices: tuple[Choice, ...]) -> InlineKeyboardMarkup | None:
     """Buttons whose ``callback_data`` is the command; short labels share a row."""
     buttons = []
     for choice in choices:
+        if choice.url:
+            buttons.append(InlineKeyboardButton(choice.label, url=choice.url))
+            continue
         if len(choice.command.encode()) > MAX_CALLBACK_DATA:
             log.warning("button dropped: its command is over %d bytes", MAX_CALLBACK_DATA)
             continue

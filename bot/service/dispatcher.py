@@ -24,6 +24,7 @@ from bot.service.onboarding import Onboarding
 from bot.service.parent import ParentCommands
 from bot.service.teacher import TeacherCommands
 from bot.service.who_speaks import only_tags
+from bot.text_norm import fold
 
 log = logging.getLogger("petites_voix.dispatch")
 
@@ -78,7 +79,7 @@ class Dispatcher:
             ):
                 command = Command("start", bare, "start")
             elif msg.chat.is_direct:
-                await self.ctx.say(platform, msg.chat.chat_id, await self._help(platform, msg))
+                await self.ctx.say(platform, msg.chat.chat_id, await self._chat(platform, msg))
                 return
             elif msg.reply_to and only_tags(msg.text):
                 await self.teacher.tags_reply(platform, msg)
@@ -94,7 +95,10 @@ class Dispatcher:
                     reply_to=msg.message_id,
                 )
             return
-        if command.name == "start":
+        if command.name == "start" and not msg.chat.is_direct and fold(command.args) == "classe":
+            # Added with the welcome's "add to the class group" link.
+            await self.teacher.bind(platform, msg, Command("classe", "", command.typed))
+        elif command.name == "start":
             await self.onboarding.start(platform, msg, command.args)
         elif msg.chat.is_direct:
             await self._direct_command(platform, msg, command)
@@ -132,6 +136,15 @@ class Dispatcher:
 
     async def _is_channel(self, platform: str, chat_id: str) -> bool:
         return await self.ctx.repos.staff.channel_for_chat(platform, chat_id) is not None
+
+    async def _chat(self, platform: str, msg: TextMessage) -> str:
+        """Plain words in a direct chat: a parent's thanks gets a warm word,
+        the rest the help that fits the person."""
+        if texts.is_thanks(msg.text) and await self.ctx.repos.families.guardian_by_user(
+            platform, msg.sender.user_id
+        ):
+            return texts.thanks_answer()
+        return await self._help(platform, msg)
 
     async def _help(self, platform: str, msg: TextMessage) -> str:
         prefix = self.ctx.adapters[platform].capabilities.command_prefixes[0]

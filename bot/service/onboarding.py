@@ -64,17 +64,12 @@ class Onboarding:
         await repos.audit.record(
             f"{platform}:{msg.sender.user_id}", "teacher_joined", now, class_id=klass.id
         )
-        prefix = self.ctx.adapters[platform].capabilities.command_prefixes[0]
+        caps = self.ctx.adapters[platform].capabilities
         await self.ctx.say(
             platform,
             msg.chat.chat_id,
-            f"Bienvenue ! Vous êtes enseignant(e) de la classe « {klass.name} » "
-            f"({klass.school_name}).\n"
-            f"1. Ajoutez-moi au groupe de la classe.\n"
-            f"2. Dans ce groupe, tapez {prefix}classe.\n"
-            f"3. Tapez {prefix}album suivi du titre de l'album en cours.\n"
-            f"Ensuite, chaque note vocale ou fichier audio posté dans le groupe est rangé "
-            f"dans l'album et envoyé aux familles. {prefix}aide pour tout le reste.",
+            texts.teacher_welcome(klass.name, klass.school_name, caps),
+            choices=texts.add_to_group_button(caps),
         )
 
     async def _parent_joins(self, platform: str, msg: TextMessage, inv: Invitation) -> None:
@@ -156,7 +151,7 @@ class Onboarding:
             await self.ctx.say(
                 platform,
                 event.chat.chat_id,
-                f"Bonjour ! Tapez {prefix}classe pour que ce groupe devienne le canal de la "
+                f"Bonjour ! Tapez {prefix}classe pour que ce groupe devienne le groupe de la "
                 "classe.",
             )
             return

@@ -6,6 +6,8 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from bot.commands import PARENT_COMMANDS, TEACHER_COMMANDS, menu
+from bot.ports import Capabilities, Choice
+from bot.text_norm import fold
 
 PARENT_MENU = PARENT_COMMANDS
 TEACHER_MENU = TEACHER_COMMANDS
@@ -154,3 +156,52 @@ def consent_question(consent_text: str, first_name: str, p: str, target: str) ->
         f"entendue par les familles de la classe ?\nRépondez {p}consentement {target}oui ou "
         f"{p}consentement {target}non."
     )
+
+
+def teacher_welcome(class_name: str, school: str, caps: Capabilities) -> str:
+    """After a teacher's /start CODE: the next steps, with the one-tap way
+    to add the bot to the class group where the platform has one."""
+    p = caps.command_prefixes[0]
+    if caps.add_to_group_link:
+        first = [
+            "1. Touchez « Ajouter au groupe de la classe » ci-dessous, choisissez le groupe "
+            "(ou créez-le) et gardez-moi comme administrateur : je verrai ainsi les notes "
+            "vocales.",
+            f"2. Dans le groupe, je me présente ; sinon tapez {p}classe.",
+        ]
+    else:
+        first = [
+            "1. Ajoutez-moi au groupe de la classe.",
+            f"2. Dans ce groupe, tapez {p}classe.",
+        ]
+    return "\n".join(
+        [
+            f"Bienvenue ! Vous êtes enseignant(e) de la classe « {class_name} » ({school}).",
+            *first,
+            f"3. Tapez {p}album suivi du titre de l'album en cours.",
+            "Ensuite, chaque note vocale ou fichier audio posté dans le groupe est rangé dans "
+            f"l'album et envoyé aux familles. {p}aide pour tout le reste.",
+        ]
+    )
+
+
+def add_to_group_button(caps: Capabilities) -> tuple[Choice, ...]:
+    if not caps.add_to_group_link:
+        return ()
+    return (Choice("Ajouter au groupe de la classe", "", url=caps.add_to_group_link),)
+
+
+# How parents say thank you (folded), in the families' common languages.
+THANKS = ("merci", "thanks", "thank you", "gracias", "obrigad", "tesekkur", "شكرا")
+
+
+def is_thanks(text: str) -> bool:
+    """A short thank-you ("Merci !", "merci beaucoup 🙏"), not a question."""
+    words = "".join(c if c.isalnum() or c.isspace() else " " for c in fold(text)).split()
+    if not words or len(words) > 6 or "?" in text:
+        return False
+    return " ".join(words).startswith(THANKS)
+
+
+def thanks_answer() -> str:
+    return "Avec plaisir\u202f! Bonne écoute en famille."
