@@ -146,11 +146,21 @@ class Dispatcher:
             return texts.thanks_answer()
         return await self._help(platform, msg)
 
+    async def _parent_settings(self, guardian_id: int, prefix: str) -> str:
+        families = self.ctx.repos.families
+        subs = await families.subscriptions_of_guardian(guardian_id)
+        if not subs:
+            return ""
+        children = [c.first_name for s in subs if (c := await families.get_child(s.child_id))]
+        paused = any(s.paused for s in subs)
+        return texts.parent_settings(children, subs[0].frequency, paused, prefix) + "\n\n"
+
     async def _help(self, platform: str, msg: TextMessage) -> str:
         prefix = self.ctx.adapters[platform].capabilities.command_prefixes[0]
         user = msg.sender.user_id
-        if await self.ctx.repos.families.guardian_by_user(platform, user):
-            return texts.parent_help(prefix)
+        guardian = await self.ctx.repos.families.guardian_by_user(platform, user)
+        if guardian:
+            return await self._parent_settings(guardian.id, prefix) + texts.parent_help(prefix)
         if await self.ctx.repos.staff.teachers_of_user(platform, user):
             return texts.teacher_help(prefix)
         return texts.stranger()

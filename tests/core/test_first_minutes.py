@@ -63,3 +63,18 @@ def test_link_buttons_on_telegram_and_matrix() -> None:
     assert render_text("Bienvenue !", (choice,)).endswith(
         f"Ajouter au groupe de la classe : {LINK}"
     )
+
+
+async def test_a_parents_help_starts_with_their_settings(stage: Stage) -> None:
+    await stage.setup_class(TEACHER)
+    await stage.invite_parent(TEACHER, "Lina", "papa_lina")
+    await stage.say("papa_lina", "/aide")
+    help_text = stage.adapter.texts_to("papa_lina")[-1]
+    assert help_text.startswith("Vos réglages : inscrit(e) pour Lina, enregistrements reçus dès")
+    assert "/frequence" in help_text
+    await stage.say("papa_lina", "/frequence hebdomadaire")
+    await stage.say("papa_lina", "/pause")
+    await stage.say("papa_lina", "/aide")
+    help_text = stage.adapter.texts_to("papa_lina")[-1]
+    assert help_text.startswith("Vos réglages : inscrit(e) pour Lina, en pause")
+    assert "/reprendre" in help_text
