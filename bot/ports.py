@@ -60,6 +60,9 @@ class ChatRef:
     chat_id: str
     is_direct: bool  # a private chat with the bot (not a group/room)
     title: str | None = None
+    # A broadcast channel (a Telegram "canal"), where only admins post: it
+    # cannot be a class group.
+    is_broadcast: bool = False
 
 
 @dataclass(frozen=True)

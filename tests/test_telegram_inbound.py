@@ -188,6 +188,16 @@ async def test_bot_added_and_removed(fake: FakeTelegram) -> None:
     assert removed.chat.chat_id == "-4001"
     assert isinstance(blocked, BotRemovedFromChat)
     assert blocked.chat.is_direct and blocked.chat.chat_id == "777"
+    assert not added.chat.is_broadcast
+
+
+async def test_a_broadcast_channel_is_told_apart_from_a_group(fake: FakeTelegram) -> None:
+    channel = {"id": -1009876543210, "type": "channel", "title": "Canal de la classe"}
+    async with connected(fake) as (_, inbox):
+        fake.push_my_chat_member(channel, TEACHER, "left", "administrator")
+        added = await inbox.next()
+    assert isinstance(added, BotAddedToChat)
+    assert added.chat.is_broadcast and not added.chat.is_direct
 
 
 async def test_group_migration(fake: FakeTelegram) -> None:

@@ -38,6 +38,7 @@ def chat_ref(chat: Chat) -> ChatRef:
         chat_id=str(chat.id),
         is_direct=is_direct,
         title=None if is_direct else chat.title,
+        is_broadcast=chat.type == Chat.CHANNEL,
     )
 
 

@@ -146,6 +146,9 @@ class Onboarding:
         if event.chat.is_direct:
             await self._back_in_direct_chat(platform, event)
             return
+        if event.chat.is_broadcast:
+            await self._not_a_group(platform, event.chat.chat_id)
+            return
         if by and await self.ctx.repos.staff.teachers_of_user(platform, by):
             prefix = adapter.capabilities.command_prefixes[0]
             await self.ctx.say(
@@ -161,6 +164,15 @@ class Onboarding:
             "Bonjour ! Je ne sers qu'aux classes qui m'ont invité. Je quitte ce groupe.",
         )
         await adapter.leave(event.chat.chat_id)
+
+    async def _not_a_group(self, platform: str, chat_id: str) -> None:
+        """A Telegram "canal" is a broadcast channel, not the group of the
+        class: say so (teachers often mix the two) and leave."""
+        await self.ctx.say(platform, chat_id, texts.broadcast_channel())
+        try:
+            await self.ctx.adapters[platform].leave(chat_id)
+        except Exception as exc:  # the platform's trouble: nothing more to do
+            log.warning("could not leave a broadcast channel: %s", type(exc).__name__)
 
     async def _back_in_direct_chat(self, platform: str, event: BotAddedToChat) -> None:
         """A parent unblocked the bot: deliveries start again from now on."""

@@ -204,6 +204,15 @@ def teacher_welcome(class_name: str, school: str, caps: Capabilities) -> str:
     )
 
 
+def broadcast_channel() -> str:
+    return (
+        "Ceci est une chaîne (un « canal » Telegram), pas un groupe : seuls ses "
+        "administrateurs y écrivent, je ne peux pas y recevoir les enregistrements de la "
+        "classe. Créez plutôt un groupe, ajoutez-m'y, puis tapez /classe. Je quitte cette "
+        "chaîne."
+    )
+
+
 def add_to_group_button(caps: Capabilities) -> tuple[Choice, ...]:
     if not caps.add_to_group_link:
         return ()

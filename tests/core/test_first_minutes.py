@@ -6,7 +6,7 @@ from __future__ import annotations
 from adapters.matrix.outbound import render_text
 from adapters.telegram.outbound import keyboard
 from bot import admin
-from bot.ports import Choice
+from bot.ports import BotAddedToChat, ChatRef, Choice, Sender
 from tests.core.harness import GROUP, Stage, sample
 
 TEACHER = "maitresse"
@@ -78,3 +78,13 @@ async def test_a_parents_help_starts_with_their_settings(stage: Stage) -> None:
     help_text = stage.adapter.texts_to("papa_lina")[-1]
     assert help_text.startswith("Vos réglages : inscrit(e) pour Lina, en pause")
     assert "/reprendre" in help_text
+
+
+async def test_added_to_a_broadcast_channel_says_it_is_no_group_and_leaves(stage: Stage) -> None:
+    await stage.invite_teacher(TEACHER)
+    channel = ChatRef("-1007777", is_direct=False, title="Canal de la classe", is_broadcast=True)
+    await stage.adapter.push(BotAddedToChat(channel, by=Sender(TEACHER)))
+    (said,) = stage.adapter.texts_to("-1007777")
+    assert "pas un groupe" in said and "/classe" in said
+    assert stage.adapter.left == ["-1007777"]
+    assert await stage.svc.ctx.repos.staff.channel_for_chat("memory", "-1007777") is None
