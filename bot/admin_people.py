@@ -3,16 +3,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from bot.admin import AdminError, find_class
 from bot.service.context import Context
+from bot.text_norm import name_key
 
 ROLES = {"teacher": "enseignant(e)", "coteacher": "co-enseignant(e)"}
 
 
 async def classes(ctx: Context) -> dict[str, Any]:
+    overview = await ctx.repos.schools.overview()
     return {
+        # Spellings of one school kept from before names were folded
+        # ("Ecole", "École"): shown, so that the operator knows why an exact
+        # --school is sometimes asked for.
+        "same_school_names": same_names(c.school for c in overview),
         "classes": [
             {
                 "school": c.school,
@@ -26,9 +33,16 @@ async def classes(ctx: Context) -> dict[str, Any]:
                     for name, platform, role in c.teachers
                 ],
             }
-            for c in await ctx.repos.schools.overview()
-        ]
+            for c in overview
+        ],
     }
+
+
+def same_names(names: Iterable[str]) -> list[list[str]]:
+    spellings: dict[str, set[str]] = {}
+    for name in names:
+        spellings.setdefault(name_key(name), set()).add(name)
+    return [sorted(group) for group in spellings.values() if len(group) > 1]
 
 
 async def teachers(ctx: Context) -> dict[str, Any]:

@@ -68,9 +68,18 @@ def _classes(result: dict[str, Any]) -> str:
     ]
     if not rows:
         return "Aucune classe : admin invite-teacher --school … --class … en crée une."
-    return table(
-        ["école", "classe", "groupe", "enfants", "familles", "enreg.", "enseignant(e)s"], rows
-    )
+    lines = [
+        table(
+            ["école", "classe", "groupe", "enfants", "familles", "enreg.", "enseignant(e)s"], rows
+        )
+    ]
+    for group in result.get("same_school_names", []):
+        spelled = " et ".join(f"« {name} »" for name in group)
+        lines.append(
+            f"\nAttention : {spelled} sont la même école écrite autrement (d'avant la "
+            "comparaison sans accents) ; les nouvelles invitations vont à la plus ancienne."
+        )
+    return "\n".join(lines)
 
 
 def _who(teacher: dict[str, str]) -> str:

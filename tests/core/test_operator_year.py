@@ -77,6 +77,8 @@ async def test_two_spellings_kept_from_an_older_database_are_one_school(tmp_path
         assert (await admin.find_class(ctx, "PS", "École")).school_name == "École"
         with pytest.raises(admin.AdminError, match="plusieurs classes"):
             await admin.find_class(ctx, "ps", "ecole")
+        listed = await admin_people.classes(ctx)
+        assert listed["same_school_names"] == [["Ecole", "École"]]
     finally:
         await ctx.repos.db.close()
 
