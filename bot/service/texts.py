@@ -96,7 +96,7 @@ def parent_help(p: str) -> str:
 
 def parent_settings(children: list[str], frequency: str, paused: bool, p: str) -> str:
     """What /aide shows a parent first: for whom, how often, paused or not."""
-    who = names_of(children)
+    who = names_list(children)
     if paused:
         return (
             f"Vos réglages : inscrit(e) pour {who}, en pause (rien n'est envoyé). "
@@ -105,12 +105,6 @@ def parent_settings(children: list[str], frequency: str, paused: bool, p: str) -
     return (
         f"Vos réglages : inscrit(e) pour {who}, enregistrements reçus {FREQUENCY_WORDS[frequency]}."
     )
-
-
-def names_of(items: list[str]) -> str:
-    if len(items) <= 1:
-        return "".join(items)
-    return ", ".join(items[:-1]) + " et " + items[-1]
 
 
 def code_block(code: str, link: str | None) -> str:
