@@ -29,10 +29,12 @@ class FamilyConsent:
         p = self._p(platform)
         several = len(await self.ctx.repos.families.subscribed_children(guardian.id)) > 1
         target = f"{child.first_name} " if several else ""
+        # The school's own text ([privacy] consent_text), as it wrote it.
+        school_text = self.ctx.settings.privacy.consent_text or texts.DEFAULT_CONSENT_TEXT
         await self.ctx.say(
             platform,
             chat,
-            texts.consent_question(texts.DEFAULT_CONSENT_TEXT, child.first_name, p, target),
+            texts.consent_question(school_text, child.first_name, p, target),
             choices=(
                 Choice("Oui, j'accepte", f"/consentement {target}oui"),
                 Choice("Non", f"/consentement {target}non"),

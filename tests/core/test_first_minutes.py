@@ -3,11 +3,15 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from pathlib import Path
+
 from adapters.matrix.outbound import render_text
 from adapters.telegram.outbound import keyboard
 from bot import admin
+from bot.config import PrivacySettings
 from bot.ports import BotAddedToChat, ChatRef, Choice, Sender
-from tests.core.harness import GROUP, Stage, sample
+from tests.core.harness import GROUP, Stage, sample, settings_for
 
 TEACHER = "maitresse"
 LINK = "https://t.me/petitesvoix_test_bot?startgroup=classe&admin=delete_messages"
@@ -88,3 +92,20 @@ async def test_added_to_a_broadcast_channel_says_it_is_no_group_and_leaves(stage
     assert "pas un groupe" in said and "/classe" in said
     assert stage.adapter.left == ["-1007777"]
     assert await stage.svc.ctx.repos.staff.channel_for_chat("memory", "-1007777") is None
+
+
+async def test_the_schools_own_consent_text_is_what_families_are_asked(tmp_path: Path) -> None:
+    stage = Stage(tmp_path / "data")
+    text = "L'école des Oliviers enregistre les récits des enfants, pour les familles."
+    stage.settings = replace(
+        settings_for(stage.data_dir), privacy=PrivacySettings(consent_text=text)
+    )
+    await stage.start()
+    try:
+        await stage.setup_class(TEACHER)
+        await stage.invite_parent(TEACHER, "Lina", "papa_lina")
+        asked = [t for t in stage.adapter.texts_to("papa_lina") if "Acceptez-vous" in t]
+        assert len(asked) == 1 and asked[0].startswith(text)
+        assert "L'école enregistre les enfants" not in asked[0]  # not the default
+    finally:
+        await stage.stop()
