@@ -109,13 +109,14 @@ class Service:
                     f"[metrics] listen : impossible d'écouter sur "
                     f"{metrics.listen_host}:{metrics.listen_port} ({exc.strerror})"
                 ) from exc
-        resumed = await self.filing.resume_unfinished()
-        if resumed:
-            log.info("resuming %d recording(s) interrupted by the last stop", resumed)
         for adapter in self.ctx.adapters.values():
             await self._connect(adapter)
             if self.stopping.is_set():
                 return
+            # Preparing downloads through the adapter: only once it is connected.
+            resumed = await self.filing.resume_unfinished(adapter.platform)
+            if resumed:
+                log.info("resuming %d recording(s) interrupted by the last stop", resumed)
         self._loops.append(asyncio.create_task(self.publisher.run(self.stopping)))
         self._loops.append(asyncio.create_task(Retention(self.ctx).run(self.stopping)))
         for worker in self.workers:

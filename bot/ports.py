@@ -8,12 +8,16 @@ Platform objects never leave their adapter: everything here is plain data.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
 from pathlib import Path
 from typing import Literal, Protocol, runtime_checkable
+
+log = logging.getLogger("petites_voix.inbound")
 
 # --------------------------------------------------------------------------
 # What a platform can do: data the core reads, never `if platform == ...`.
@@ -134,13 +138,76 @@ class ChatInvite:
     inviter: Sender
 
 
+@dataclass(frozen=True)
+class NotHandled:
+    """A message the sink kept failing on (``hand_over`` gave up): the core
+    tells its sender that it was not recorded and should be sent again."""
+
+    event: TextMessage | MediaMessage
+
+
+@dataclass(frozen=True)
+class Unreadable:
+    """An encrypted message the bot still cannot decrypt after waiting for
+    its key (Matrix): the core asks its sender to post it again."""
+
+    message_id: str
+    chat: ChatRef
+    sender: Sender
+
+
 InboundEvent = (
-    TextMessage | MediaMessage | BotAddedToChat | BotRemovedFromChat | ChatMigrated | ChatInvite
+    TextMessage
+    | MediaMessage
+    | BotAddedToChat
+    | BotRemovedFromChat
+    | ChatMigrated
+    | ChatInvite
+    | NotHandled
+    | Unreadable
 )
 
-# The adapter awaits the sink: when it returns, the event is safely recorded
-# (a Matrix adapter may then persist its sync token).
+# The adapter awaits the sink: when it returns, the event is handled or
+# durably stored, and only then may the adapter confirm it to its platform
+# (Telegram offset, Matrix sync token). When it raises, nothing is stored:
+# the adapter must not confirm, and tries again (see ``hand_over``).
 InboundSink = Callable[[InboundEvent], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class InboundRetry:
+    """How often an adapter hands again an event its sink failed on (a
+    database busy for a moment, a full disk) before giving up."""
+
+    attempts: int = 5
+    first_delay_s: float = 1.0
+    max_delay_s: float = 30.0
+
+    def delay(self, failures: int) -> float:
+        return float(min(self.max_delay_s, self.first_delay_s * 2 ** (failures - 1)))
+
+
+async def hand_over(sink: InboundSink, event: InboundEvent, retry: InboundRetry) -> bool:
+    """Hand ``event`` to ``sink`` until it takes it, with backoff. After the
+    last try a message's sender is told (``NotHandled``) and False is
+    returned: the adapter then confirms the event, which is given up.
+    Cancellation (a stop) passes through: the event stays unconfirmed."""
+    for failures in range(1, retry.attempts + 1):
+        try:
+            await sink(event)
+            return True
+        except Exception:
+            log.warning(
+                "inbound event not handled (try %d of %d)", failures, retry.attempts, exc_info=True
+            )
+            if failures < retry.attempts:
+                await asyncio.sleep(retry.delay(failures))
+    if isinstance(event, TextMessage | MediaMessage):
+        try:
+            await sink(NotHandled(event))
+        except Exception:
+            log.exception("could not tell the sender that a message was lost")
+    return False
 
 
 # --------------------------------------------------------------------------

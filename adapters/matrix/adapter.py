@@ -31,13 +31,14 @@ from adapters.matrix.errors import NETWORK_ERRORS, raise_for
 from adapters.matrix.membership import is_private_with, present_members
 from adapters.matrix.session import open_session
 from adapters.matrix.state import SyncState
-from adapters.matrix.sync import SyncLoop
+from adapters.matrix.sync import UNDECRYPTABLE_WAIT_S, SyncLoop
 from bot.ports import (
     ROOM_NOT_PRIVATE,
     Activity,
     BotProfile,
     Capabilities,
     CommandMenu,
+    InboundRetry,
     InboundSink,
     MediaFile,
     OutboundMessage,
@@ -72,7 +73,11 @@ class MatrixAdapter:
         device_name: str = "Petites Voix",
         menu: CommandMenu | None = None,
         profile: BotProfile | None = None,
+        inbound_retry: InboundRetry | None = None,
+        undecryptable_wait_s: float = UNDECRYPTABLE_WAIT_S,
     ) -> None:
+        self._retry = inbound_retry
+        self._undecryptable_wait_s = undecryptable_wait_s
         self._homeserver = homeserver.rstrip("/")
         self._user_id = user_id
         self._store_dir = store_dir
@@ -155,7 +160,15 @@ class MatrixAdapter:
         config = await client.content_repository_config()
         if isinstance(config, ContentRepositoryConfigResponse) and config.upload_size:
             self._max_upload = int(config.upload_size)
-        self._loop = SyncLoop(client, self._state, sink, self._keys_lock, self._removed_from)
+        self._loop = SyncLoop(
+            client,
+            self._state,
+            sink,
+            self._keys_lock,
+            self._removed_from,
+            self._retry,
+            self._undecryptable_wait_s,
+        )
         await self._loop.start()
         self._task = asyncio.create_task(self._loop.run(), name="matrix-sync")
 

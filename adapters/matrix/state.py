@@ -91,15 +91,16 @@ class SyncState:
         )
         await self._db.commit()
 
-    async def pending(self) -> list[tuple[str, str, str]]:
+    async def pending(self) -> list[tuple[str, str, str, float]]:
+        """(event id, room id, source, when it was first seen), oldest first."""
         await self._db.execute(
             "DELETE FROM pending WHERE at < ?", (time.time() - PENDING_MAX_AGE_S,)
         )
         async with self._db.execute(
-            "SELECT event_id, room_id, source FROM pending ORDER BY at"
+            "SELECT event_id, room_id, source, at FROM pending ORDER BY at"
         ) as cur:
             rows = await cur.fetchall()
-        return [(str(r[0]), str(r[1]), str(r[2])) for r in rows]
+        return [(str(r[0]), str(r[1]), str(r[2]), float(r[3])) for r in rows]
 
     # -- direct chats -------------------------------------------------------
 

@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -36,7 +37,17 @@ from nio.exceptions import EncryptionError, LocalProtocolError
 from adapters.matrix.errors import NETWORK_ERRORS
 from adapters.matrix.inbound import message_event
 from adapters.matrix.state import SyncState
-from bot.ports import BotRemovedFromChat, ChatInvite, ChatRef, InboundEvent, InboundSink, Sender
+from bot.ports import (
+    BotRemovedFromChat,
+    ChatInvite,
+    ChatRef,
+    InboundEvent,
+    InboundRetry,
+    InboundSink,
+    Sender,
+    Unreadable,
+    hand_over,
+)
 
 log = logging.getLogger(__name__)
 
@@ -44,8 +55,9 @@ TIMELINE_LIMIT = 50
 # Most events fetched back to fill one room's gap after a long downtime.
 BACKFILL_MAX = 1000
 POLL_MS = 30_000
-# A sink that keeps failing on one event does not block the bot forever.
-MAX_ATTEMPTS = 3
+# How long an encrypted event may wait for its room key before its sender is
+# asked to post it again.
+UNDECRYPTABLE_WAIT_S = 300.0
 
 FILTER: dict[str, Any] = {
     "room": {"timeline": {"limit": TIMELINE_LIMIT}},
@@ -65,6 +77,8 @@ class SyncLoop:
         sink: InboundSink,
         keys_lock: asyncio.Lock,
         on_removed: Callable[[str], Awaitable[None]],
+        retry: InboundRetry | None = None,
+        undecryptable_wait_s: float = UNDECRYPTABLE_WAIT_S,
     ) -> None:
         self._client = client
         self._state = state
@@ -73,7 +87,8 @@ class SyncLoop:
         self._on_removed = on_removed
         self._token: str | None = None
         self._direct: dict[str, bool] = {}
-        self._attempts: dict[str, int] = {}
+        self._retry = retry or InboundRetry()
+        self._undecryptable_wait_s = undecryptable_wait_s
         self._stopping = False
         self._synced = asyncio.Event()
         self.polling = False
@@ -199,15 +214,11 @@ class SyncLoop:
     async def _hand_over(self, key: str, event: InboundEvent | None) -> None:
         if event is None or await self._state.is_handled(key):
             return
-        try:
-            await self._sink(event)
-        except Exception:
-            attempts = self._attempts.get(key, 0) + 1
-            self._attempts[key] = attempts
-            if attempts < MAX_ATTEMPTS:
-                raise
-            log.exception("matrix: event %s given up after %d attempts", key, attempts)
-        self._attempts.pop(key, None)
+        # Handed again while the core fails on it; marked handled only once
+        # handled, or given up with its sender told (a stop meanwhile leaves
+        # it unmarked, and the sync token unsaved: it comes again).
+        if not await hand_over(self._sink, event, self._retry):
+            log.warning("matrix: an event was given up after %d tries", self._retry.attempts)
         await self._state.mark_handled(key)
 
     def forget_room(self, room_id: str) -> None:
@@ -251,7 +262,8 @@ class SyncLoop:
         await self._hand_over(event_id, inbound)
 
     async def _retry_pending(self) -> None:
-        for event_id, room_id, raw in await self._state.pending():
+        now = time.time()
+        for event_id, room_id, raw, since in await self._state.pending():
             parsed = Event.parse_event(json.loads(raw))
             if not isinstance(parsed, MegolmEvent):
                 continue
@@ -259,9 +271,19 @@ class SyncLoop:
             try:
                 decrypted = self._client.decrypt_event(parsed)
             except EncryptionError:
+                if now - since >= self._undecryptable_wait_s:
+                    await self._unreadable(event_id, room_id, parsed.sender)
                 continue
             await self._deliver(room_id, decrypted.source)
             await self._state.mark_handled(event_id)
+
+    async def _unreadable(self, event_id: str, room_id: str, sender_id: str) -> None:
+        """Its key never came: the sender is asked to post it again."""
+        if sender_id == self.own_id:
+            await self._state.mark_handled(event_id)
+            return
+        event = Unreadable(event_id, self.chat(room_id), self.sender(room_id, sender_id))
+        await self._hand_over(event_id, event)
 
     async def _backfill(self, room_id: str, prev_batch: str) -> list[Event]:
         """The events between our token and the cut timeline, oldest first."""

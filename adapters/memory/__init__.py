@@ -1,7 +1,8 @@
 """An in-process chat platform: the core's test bench and the demo's stage.
 
-``push`` plays an inbound event as a platform would; every message the bot
-sends lands in ``sent``. Failures can be scripted per chat (blocked, 429,
+``push`` plays an inbound event as a platform would: handed to the core again
+while it fails (``retry``), then confirmed (``confirmed``); every message the
+bot sends lands in ``sent``. Failures can be scripted per chat (blocked, 429,
 transient), so that the delivery engine meets them without a network.
 """
 
@@ -17,12 +18,14 @@ from bot.ports import (
     Activity,
     Capabilities,
     InboundEvent,
+    InboundRetry,
     InboundSink,
     OutboundMessage,
     RateLimited,
     Receipt,
     RecipientGone,
     TransientFailure,
+    hand_over,
 )
 
 
@@ -65,6 +68,10 @@ class MemoryAdapter:
     crowded: set[str] = field(default_factory=set)
     # A test sets it to play a platform that went away.
     down: bool = False
+    # Short waits: the tests' clock is not the adapter's.
+    retry: InboundRetry = field(default_factory=lambda: InboundRetry(3, 0.01, 0.05))
+    # Events the platform was told are handled, in order.
+    confirmed: list[InboundEvent] = field(default_factory=list)
     _sink: InboundSink | None = None
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1000))
     _refs: dict[str, str] = field(default_factory=dict)
@@ -91,7 +98,8 @@ class MemoryAdapter:
 
     async def push(self, event: InboundEvent) -> None:
         assert self._sink is not None, "connect() first"
-        await self._sink(event)
+        await hand_over(self._sink, event, self.retry)
+        self.confirmed.append(event)
 
     def next_message_id(self) -> str:
         return str(next(self._ids))
@@ -127,6 +135,8 @@ class MemoryAdapter:
         return Receipt(message_id, refs)
 
     async def download(self, ref: str) -> bytes:
+        if self._sink is None:
+            raise TransientFailure("not_connected")
         return self.files[ref]
 
     async def delete(self, chat_id: str, message_id: str) -> bool:

@@ -31,12 +31,14 @@ from bot.ports import (
     BotProfile,
     Capabilities,
     CommandMenu,
+    InboundRetry,
     InboundSink,
     MediaMessage,
     OutboundMessage,
     PermanentFailure,
     Receipt,
     TransientFailure,
+    hand_over,
 )
 
 log = logging.getLogger(__name__)
@@ -69,6 +71,7 @@ class TelegramAdapter:
         global_rate_per_s: float = 25.0,
         poll_timeout: float = 10.0,
         state_dir: Path | None = None,
+        inbound_retry: InboundRetry | None = None,
     ) -> None:
         self._token = token
         self._api_url = api_url.rstrip("/")
@@ -85,6 +88,7 @@ class TelegramAdapter:
         self._poll_timeout = poll_timeout
         # Where the last handled update is remembered across restarts.
         self._state_dir = state_dir
+        self._retry = inbound_retry or InboundRetry()
         self._poller: Poller | None = None
         self._app: _App | None = None
         self._outbound: Outbound | None = None
@@ -276,7 +280,9 @@ class TelegramAdapter:
         if isinstance(event, MediaMessage) and event.attachment.size is not None:
             self._known_sizes[event.attachment.ref] = event.attachment.size
         if event is not None and self._sink is not None:
-            await self._sink(event)
+            # Returns once handled, or given up with the sender told: only
+            # then does the poller confirm the update (polling.py).
+            await hand_over(self._sink, event, self._retry)
 
     async def _on_error(self, _update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         log.error("update handling failed", exc_info=context.error)

@@ -123,6 +123,9 @@ class Poller:
                 if self._offset is not None and update.update_id < self._offset:
                     continue  # handled before a restart, not confirmed then
                 try:
+                    # Returns once the core has it, or gave up after its
+                    # retries and told the sender; a stop meanwhile cancels
+                    # it here and the update stays unconfirmed.
                     await self._handle(update)
                 except Exception:
                     log.exception("update handling failed")

@@ -15,7 +15,9 @@ from bot.ports import (
     InboundEvent,
     InboundSink,
     MediaMessage,
+    NotHandled,
     TextMessage,
+    Unreadable,
 )
 from bot.service import texts
 from bot.service.context import Context
@@ -41,12 +43,10 @@ class Dispatcher:
         platform = adapter.platform
 
         async def sink(event: InboundEvent) -> None:
-            try:
-                await self.handle(platform, event)
-            except Exception:
-                # One bad event must not stop the others; the state it reached
-                # is in the database and the log says where.
-                log.exception("event from %s could not be handled", platform)
+            # Raises when the event was neither handled nor stored (a busy
+            # database, a full disk): the adapter then keeps it unconfirmed
+            # and hands it again (bot.ports.hand_over).
+            await self.handle(platform, event)
 
         return sink
 
@@ -66,6 +66,31 @@ class Dispatcher:
                 await self.ctx.repos.staff.migrate_chat(
                     platform, event.old_chat_id, event.new_chat_id
                 )
+            case NotHandled():
+                await self._not_handled(platform, event.event)
+            case Unreadable():
+                await self._unreadable(platform, event)
+
+    async def _not_handled(self, platform: str, msg: TextMessage | MediaMessage) -> None:
+        """The adapter gave up on a message after its retries. No database
+        here (it may be what fails): media and commands get an answer, and
+        anything in a direct chat."""
+        log.warning("a message from %s was given up after retries", platform)
+        prefixes = self.ctx.adapters[platform].capabilities.command_prefixes
+        if isinstance(msg, MediaMessage):
+            text = texts.media_not_recorded()
+        elif msg.chat.is_direct or parse_command(msg.text, prefixes) is not None:
+            text = texts.message_not_handled()
+        else:
+            return
+        reply_to = None if msg.message_id.startswith("cb:") else msg.message_id
+        await self.ctx.say(platform, msg.chat.chat_id, text, reply_to=reply_to)
+
+    async def _unreadable(self, platform: str, event: Unreadable) -> None:
+        if event.chat.is_direct or await self._is_channel(platform, event.chat.chat_id):
+            await self.ctx.say(
+                platform, event.chat.chat_id, texts.unreadable(), reply_to=event.message_id
+            )
 
     async def _text(self, platform: str, msg: TextMessage) -> None:
         adapter = self.ctx.adapters[platform]

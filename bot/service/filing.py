@@ -27,6 +27,9 @@ log = logging.getLogger("petites_voix.filing")
 
 DEFAULT_ALBUM = "Enregistrements"
 DOWNLOAD_TRIES = 4
+# Preparing again after a failure on our side (busy database, full disk).
+PREPARE_TRIES = 3
+PREPARE_RETRY_S = 2.0
 MB = 1024 * 1024
 
 
@@ -116,9 +119,11 @@ class Filing:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def resume_unfinished(self) -> int:
-        """At start: recordings a stop interrupted are prepared again."""
-        pending = await self.ctx.repos.recordings.unfinished()
+    async def resume_unfinished(self, platform: str) -> int:
+        """At start, once ``platform``'s adapter is connected (preparing
+        downloads through it): recordings a stop interrupted are prepared again."""
+        unfinished = await self.ctx.repos.recordings.unfinished()
+        pending = [r for r in unfinished if r.platform == platform]
         for rec in pending:
             self.start(rec)
         return len(pending)
@@ -133,6 +138,29 @@ class Filing:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
     async def _prepare(self, rec: Recording) -> None:
+        """Every way this ends is stored and answered: filed, refused, or
+        failed on our side after a few tries (a busy database, a full disk)."""
+        for attempt in range(1, PREPARE_TRIES + 1):
+            try:
+                await self._prepare_once(rec)
+                return
+            except Exception:
+                log.warning(
+                    "preparing recording %d failed (try %d of %d)",
+                    rec.id,
+                    attempt,
+                    PREPARE_TRIES,
+                    exc_info=True,
+                )
+                if attempt < PREPARE_TRIES:
+                    await asyncio.sleep(PREPARE_RETRY_S * 2 ** (attempt - 1))
+        try:
+            await self._fail(rec, "prepare:error", texts.preparation_failed())
+        except Exception:
+            # Still 'received' or 'processing': prepared again at the next start.
+            log.exception("recording %d could not be marked failed", rec.id)
+
+    async def _prepare_once(self, rec: Recording) -> None:
         repos, platform = self.ctx.repos, rec.platform
         adapter = self.ctx.adapters.get(platform)
         if adapter is None:
@@ -267,7 +295,10 @@ class Filing:
         return released
 
     async def _fail(self, rec: Recording, code: str, message_fr: str) -> None:
-        await self.ctx.repos.recordings.set_state(rec.id, "failed", reason=code)
+        if not await self.ctx.repos.recordings.set_state(
+            rec.id, "failed", reason=code, only_from=("received", "processing")
+        ):
+            return  # cancelled by the teacher meanwhile, or already answered
         log.info("recording %d refused: %s", rec.id, code)
         await self.ctx.say(
             rec.platform,

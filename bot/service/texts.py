@@ -227,3 +227,34 @@ def is_thanks(text: str) -> bool:
 
 def thanks_answer() -> str:
     return "Avec plaisir\u202f! Bonne écoute en famille."
+
+
+# -- when something failed on the bot's side (nothing a teacher sends is lost) --
+
+
+def media_not_recorded() -> str:
+    return (
+        "Je n'ai pas pu enregistrer ce message à cause d'un problème de mon côté. "
+        "Renvoyez-le dans quelques minutes. Rien n'a été envoyé aux familles."
+    )
+
+
+def message_not_handled() -> str:
+    return (
+        "Je n'ai pas pu traiter ce message à cause d'un problème de mon côté. "
+        "Renvoyez-le dans quelques minutes."
+    )
+
+
+def preparation_failed() -> str:
+    return (
+        "Je n'ai pas pu préparer cet enregistrement à cause d'un problème de mon côté. "
+        "Renvoyez-le dans quelques minutes."
+    )
+
+
+def unreadable() -> str:
+    return (
+        "Je n'ai pas pu lire ce message : il est chiffré et sa clé ne m'est pas parvenue. "
+        "Pouvez-vous l'envoyer à nouveau ?"
+    )
