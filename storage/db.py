@@ -119,6 +119,23 @@ class Database(_Locked):
             else:
                 await self._conn.execute("COMMIT")
 
+    @asynccontextmanager
+    async def bound(self) -> AsyncIterator[Database]:
+        """One transaction, as a ``Database`` that repositories can be built
+        over (``Repositories.unit_of_work``): everything done through it
+        commits together or not at all. Nothing else reaches the database
+        meanwhile, so nothing inside may wait on a platform, nor use the
+        outer handle (that would wait forever)."""
+        async with self._lock:
+            await self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield _InTransaction(self._conn, self.path)
+            except BaseException:
+                await self._conn.execute("ROLLBACK")
+                raise
+            else:
+                await self._conn.execute("COMMIT")
+
     async def migrate(self) -> int:
         """Apply the numbered ``migrations/NNNN_*.sql`` not yet applied."""
         await self.execute(
@@ -146,6 +163,31 @@ class Database(_Locked):
                 await self._conn.backup(dest)
             finally:
                 await dest.close()
+
+
+class _InTransaction(Database):
+    """The database inside an open transaction: the outer lock is already
+    held; a repository's own ``transaction()`` becomes a savepoint."""
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Executor]:
+        async with self._lock:
+            await self._conn.execute("SAVEPOINT unit")
+            try:
+                yield Executor(self._conn)
+            except BaseException:
+                await self._conn.execute("ROLLBACK TO unit")
+                await self._conn.execute("RELEASE unit")
+                raise
+            else:
+                await self._conn.execute("RELEASE unit")
+
+    @asynccontextmanager
+    async def bound(self) -> AsyncIterator[Database]:
+        yield self  # already one transaction
+
+    async def close(self) -> None:
+        raise RuntimeError("the database is closed by its owner, not by a unit of work")
 
 
 def _migrations() -> list[tuple[int, str]]:

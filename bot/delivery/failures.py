@@ -19,6 +19,7 @@ from bot.ports import (
     RecipientGone,
 )
 from bot.service.context import Context
+from storage.repos import Repositories
 
 log = logging.getLogger("petites_voix.delivery")
 
@@ -35,7 +36,8 @@ class OutboxEntry:
     attempts: int
     # (when, reason, count the attempt)
     retry_later: Callable[[datetime, str, bool], Awaitable[None]]
-    mark_failed: Callable[[str], Awaitable[None]]
+    # (the repositories to do it with, reason): may run inside a unit of work
+    mark_failed: Callable[[Repositories, str], Awaitable[None]]
 
 
 class FailurePolicy:
@@ -57,11 +59,12 @@ class FailurePolicy:
                 await entry.retry_later(now + timedelta(seconds=exc.retry_after), exc.reason, False)
             case RecipientGone():
                 await repos.adapter_status.error(self.platform, exc.reason, now)
-                await entry.mark_failed(exc.reason)
-                await recipient_gone(self.ctx, self.platform, entry.guardian_id, exc.reason)
+                await recipient_gone(
+                    self.ctx, self.platform, entry.guardian_id, exc.reason, entry.mark_failed
+                )
             case PermanentFailure():
                 await repos.adapter_status.error(self.platform, exc.reason, now)
-                await entry.mark_failed(exc.reason)
+                await entry.mark_failed(repos, exc.reason)
             case AudioRejected():
                 await self._retry_or_fail(entry, f"mix_{exc.code}")
             case DeliveryError():
@@ -77,19 +80,30 @@ class FailurePolicy:
         await self.ctx.repos.adapter_status.error(self.platform, reason, now)
         attempts = entry.attempts + 1
         if attempts >= self.max_attempts:
-            await entry.mark_failed(reason)
+            await entry.mark_failed(self.ctx.repos, reason)
         else:
             await entry.retry_later(now + backoff(attempts), reason, True)
 
 
-async def recipient_gone(ctx: Context, platform: str, guardian_id: int, reason: str) -> None:
+async def recipient_gone(
+    ctx: Context,
+    platform: str,
+    guardian_id: int,
+    reason: str,
+    mark_failed: Callable[[Repositories, str], Awaitable[None]] | None = None,
+) -> None:
     """A parent's chat cannot take recordings any more: nothing more is sent
     until they come back (``/reprendre``, or unblocking the bot). A room that
-    stopped being private is told how to fix it, without a word of the class."""
+    stopped being private is told how to fix it, without a word of the class.
+    ``mark_failed``: the send that met it, failed in the same transaction."""
     repos = ctx.repos
-    await repos.families.suspend_guardian(guardian_id, reason)
-    await repos.deliveries.fail_open_of_guardian(guardian_id, reason)
-    await repos.digests.fail_open_of_guardian(guardian_id, reason)
+    # The guardian and all that waited for them change together.
+    async with repos.unit_of_work() as uow:
+        if mark_failed is not None:
+            await mark_failed(uow, reason)
+        await uow.families.suspend_guardian(guardian_id, reason)
+        await uow.deliveries.fail_open_of_guardian(guardian_id, reason)
+        await uow.digests.fail_open_of_guardian(guardian_id, reason)
     log.info("a guardian can no longer be reached (%s)", reason)
     guardian = await repos.families.get_guardian(guardian_id)
     adapter = ctx.adapters.get(platform)

@@ -28,6 +28,7 @@ from bot.ports import (
 )
 from bot.service.context import Context
 from storage.records import Delivery, Recording
+from storage.repos import Repositories
 
 log = logging.getLogger("petites_voix.delivery")
 
@@ -180,12 +181,28 @@ class DeliveryWorker:
                     sha = rec.voice_sha if variant == "voice" else rec.compat_sha
                     if sha:
                         await repos.media_cache.put(sha, self.platform, ref, now)
-            await repos.deliveries.mark_sent(delivery.id, receipt.message_id, now)
-            await self._note_sent(now)
+            if await repos.deliveries.mark_sent(delivery.id, receipt.message_id, now):
+                await self._note_sent(now)
+            else:
+                await self._sent_too_late(delivery, receipt.message_id, now)
         except Exception as exc:
             await self.failures.settle(exc, self._entry(delivery))
             if isinstance(exc, RateLimited):
                 self.wake.set()
+
+    async def _sent_too_late(self, delivery: Delivery, message_id: str, now: datetime) -> None:
+        """The send finished after the delivery left 'pending'. Paused
+        meanwhile: the parent has it, it counts as sent. Withdrawn meanwhile:
+        it is taken back from the chat and stays 'cancelled'."""
+        if await self.ctx.repos.deliveries.settle_late_send(delivery.id, message_id, now):
+            return
+        try:
+            removed = await self.adapter.delete(delivery.chat_id, message_id)
+        except Exception as exc:
+            removed = False
+            log.info("could not take back a withdrawn recording: %s", type(exc).__name__)
+        if not removed:
+            log.warning("a withdrawn recording reached a family and could not be taken back")
 
     def _entry(self, delivery: Delivery) -> OutboxEntry:
         deliveries = self.ctx.repos.deliveries
@@ -193,8 +210,8 @@ class DeliveryWorker:
         async def retry_later(when: datetime, reason: str, count: bool) -> None:
             await deliveries.retry_later(delivery.id, when, reason, count_attempt=count)
 
-        async def mark_failed(reason: str) -> None:
-            await deliveries.mark_failed(delivery.id, reason)
+        async def mark_failed(repos: Repositories, reason: str) -> None:
+            await repos.deliveries.mark_failed(delivery.id, reason)
 
         return OutboxEntry(delivery.guardian_id, delivery.attempts, retry_later, mark_failed)
 

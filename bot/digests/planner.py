@@ -66,6 +66,6 @@ class Planner:
         count = await self.ctx.repos.digests.resume(
             guardian_id, key, next_allowed(now, self.ctx.settings.schedule), now
         )
-        if count and immediate:
-            self.ctx.wake.deliveries()
+        # Also a digest the pause stopped half-way: it goes on from there.
+        self.ctx.wake.deliveries()
         return count

@@ -4,6 +4,7 @@ pacing, upload-once gate, media cache and error handling.
 
 Each message sent is recorded (``steps_done``) before the next one goes, so
 a stop in the middle resumes after the last message the platform accepted.
+A pause stops it before its next message; /reprendre goes on from there.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from bot.ports import (
 from bot.service.context import Context
 from bot.service.mixing import compiled
 from storage.records import Digest, DigestItem, Mix
+from storage.repos import Repositories
 
 log = logging.getLogger("petites_voix.digests")
 
@@ -61,8 +63,8 @@ class DigestSender:
         async def retry_later(when: datetime, reason: str, count: bool) -> None:
             await digests.retry_later(digest.id, when, reason, count_attempt=count)
 
-        async def mark_failed(reason: str) -> None:
-            await digests.mark_failed(digest.id, reason)
+        async def mark_failed(repos: Repositories, reason: str) -> None:
+            await repos.digests.mark_failed(digest.id, reason)
 
         return OutboxEntry(digest.guardian_id, digest.attempts, retry_later, mark_failed)
 
@@ -99,12 +101,22 @@ class DigestSender:
                     private_to=reader,
                 )
             )
-            await repos.digests.step_done(digest.id, 1, receipt.message_id)
+            if not await self._step_done(digest, 1, receipt.message_id, None):
+                return
+        elif mix is not None and digest.steps_done == 1:
+            # Its compiled recording has not gone yet: without what was withdrawn since.
+            shas = [i.voice_sha for i in live if i.voice_sha]
+            mix = await compiled(self.ctx, shas) if shas else None
+            if mix is not None and mix.content_key != digest.mix_key:
+                await repos.digests.set_mix(digest.id, mix.content_key)
         steps: list[DigestItem | Mix] = [mix] if mix is not None else list(items)
         for step, content in enumerate(steps, start=1):
             if step < digest.steps_done:
                 continue
+            if not await repos.digests.may_go_on(digest.id):
+                return  # paused (or cancelled) meanwhile: stops here
             key = f"pv-digest-{digest.id}-{step}"
+            delivery_id = None
             if isinstance(content, Mix):
                 title = f"Résumé : {len(live)} enregistrements"
                 message_id = await self._send_audio(
@@ -112,12 +124,29 @@ class DigestSender:
                 )
             elif content.live and await self._may_go(content):
                 message_id = await self._send_audio(digest, key, self._item_audio(content), reader)
+                delivery_id = content.delivery_id
             else:
                 message_id = "-"  # withdrawn since: nothing to send
-            await repos.digests.step_done(digest.id, step + 1, message_id)
-        await repos.digests.mark_sent(digest.id, self.ctx.clock.now())
-        self.ctx.metrics.digests_sent.labels(self.platform).inc()
-        await repos.adapter_status.sent(self.platform, self.ctx.clock.now())
+            if not await self._step_done(digest, step + 1, message_id, delivery_id):
+                return
+        if await repos.digests.mark_sent(digest.id, self.ctx.clock.now()):
+            self.ctx.metrics.digests_sent.labels(self.platform).inc()
+            await repos.adapter_status.sent(self.platform, self.ctx.clock.now())
+
+    async def _step_done(
+        self, digest: Digest, step: int, message_id: str, delivery_id: int | None
+    ) -> bool:
+        """Record a message sent; when the digest was cancelled meanwhile (a
+        pause before its first message), that message is taken back: what it
+        announced comes again in the digest after /reprendre."""
+        if await self.ctx.repos.digests.step_done(digest.id, step, message_id, delivery_id):
+            return True
+        if message_id != "-":
+            try:
+                await self.adapter.delete(digest.chat_id, message_id)
+            except Exception as exc:
+                log.info("could not take back a digest message: %s", type(exc).__name__)
+        return False
 
     async def _may_go(self, item: DigestItem) -> bool:
         """Asked again before each recording: a consent may be withdrawn mid-way."""

@@ -10,6 +10,8 @@ from bot.service.context import Context
 log = logging.getLogger("petites_voix.withdrawal")
 
 _BEFORE_PUBLISHING = ("received", "processing", "waiting", "held")
+_WITHDRAWABLE = (*_BEFORE_PUBLISHING, "published")
+_GONE = ("withdrawn", "cancelled", "failed")
 
 
 class Withdrawal:
@@ -47,20 +49,28 @@ class Withdrawal:
         if rec is None:
             return "Je ne trouve pas cet enregistrement."
         label = texts.recording_label(rec.title, rec.position)
-        if rec.state in ("withdrawn", "cancelled", "failed"):
+        if rec.state in _GONE:
             return f"{label} n'est déjà plus proposé aux familles."
-        await repos.recordings.set_state(rec.id, "withdrawn", reason="withdrawn_by_teacher")
-        stopped = await repos.deliveries.cancel_open_of_recording(rec.id)
-        await repos.audit.record(
-            actor,
-            "recording_withdrawn",
-            self.ctx.clock.now(),
-            class_id=rec.class_id,
-            detail=str(rec.id),
-        )
-        sent = await repos.deliveries.sent_of_recording(rec.id)
+        # The recording, its deliveries and the audit line change together.
+        async with repos.unit_of_work() as uow:
+            if not await uow.recordings.set_state(
+                rec.id, "withdrawn", reason="withdrawn_by_teacher", only_from=_WITHDRAWABLE
+            ):
+                return f"{label} n'est déjà plus proposé aux familles."
+            delivered = await uow.deliveries.sent_of_recording(rec.id)
+            in_mixes = await uow.deliveries.in_compilations(rec.id)
+            cancelled = await uow.deliveries.cancel_open_of_recording(rec.id)
+            await uow.audit.record(
+                actor,
+                "recording_withdrawn",
+                self.ctx.clock.now(),
+                class_id=rec.class_id,
+                detail=str(rec.id),
+            )
+        # Messages of a digest still being sent were cancelled too: not "waiting".
+        stopped = cancelled - sum(1 for d in delivered if d.state == "digest")
         deleted = 0
-        for delivery in sent:
+        for delivery in delivered:
             adapter = self.ctx.adapters.get(delivery.platform)
             if adapter is None or delivery.platform_message_id is None:
                 continue
@@ -69,10 +79,19 @@ class Withdrawal:
                     deleted += 1
             except Exception as exc:
                 log.info("could not remove a delivered message: %s", type(exc).__name__)
-        text = f"Retiré : {label} n'est plus proposé aux familles."
-        if sent:
-            text += f" Effacé chez {deleted} famille(s) sur {len(sent)} qui l'avaient reçu"
-            text += "." if deleted == len(sent) else " (la messagerie ne permet plus les autres)."
-        if stopped:
-            text += f" {stopped} envoi(s) en attente arrêté(s)."
-        return text
+        return _withdrawn_text(label, len(delivered), deleted, in_mixes, stopped)
+
+
+def _withdrawn_text(label: str, delivered: int, deleted: int, in_mixes: int, stopped: int) -> str:
+    text = f"Retiré : {label} n'est plus proposé aux familles."
+    if delivered:
+        text += f" Effacé chez {deleted} famille(s) sur {delivered} qui l'avaient reçu"
+        text += "." if deleted == delivered else " (la messagerie ne permet plus les autres)."
+    if in_mixes:
+        text += (
+            f" {in_mixes} famille(s) l'ont reçu dans un résumé regroupant plusieurs "
+            "enregistrements en un seul : je ne peux pas l'en retirer sans effacer tout le résumé."
+        )
+    if stopped:
+        text += f" {stopped} envoi(s) en attente arrêté(s)."
+    return text

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from storage.db import Database
@@ -71,3 +73,16 @@ class Repositories:
             mixes=MixRepo(db),
             leaving=LeavingRepo(db),
         )
+
+    @asynccontextmanager
+    async def unit_of_work(self) -> AsyncIterator[Repositories]:
+        """Repositories bound to one transaction, for changes that span rows
+        and must happen together (``/retirer``, a parent who blocked the bot):
+
+            async with repos.unit_of_work() as uow:
+                await uow.recordings.set_state(...)
+                await uow.deliveries.cancel_open_of_recording(...)
+
+        Only database work inside: no platform call, no use of ``repos``."""
+        async with self.db.bound() as db:
+            yield Repositories.over(db)

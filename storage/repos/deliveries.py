@@ -116,15 +116,43 @@ class DeliveryRepo:
         row = await self.db.fetchrow(f"{_DELIVERY} WHERE id = $1", delivery_id)
         return None if row is None else _delivery(row)
 
-    async def mark_sent(self, delivery_id: int, message_id: str, now: datetime) -> None:
-        await self.db.execute(
+    async def mark_sent(self, delivery_id: int, message_id: str, now: datetime) -> bool:
+        """pending -> sent. False when it left 'pending' while it was being
+        sent (withdrawn, paused...): see ``settle_late_send``."""
+        changed = await self.db.execute(
             """UPDATE deliveries SET state = 'sent', platform_message_id = $1, sent_at = $2,
                  attempts = attempts + 1, last_error = NULL
-               WHERE id = $3""",
+               WHERE id = $3 AND state = 'pending'""",
             message_id,
             to_db_time(now),
             delivery_id,
         )
+        return changed > 0
+
+    async def settle_late_send(self, delivery_id: int, message_id: str, now: datetime) -> bool:
+        """A send that finished after its delivery left 'pending'. Held by a
+        pause (or resumed into a digest not started yet): the parent has it,
+        so it is sent and leaves that digest. True then; False when it must
+        not stay in the chat (withdrawn: 'cancelled'), its id kept."""
+        async with self.db.transaction() as tx:
+            changed = await tx.execute(
+                """UPDATE deliveries SET state = 'sent', platform_message_id = $1,
+                     sent_at = $2, attempts = attempts + 1, last_error = NULL, digest_id = NULL
+                   WHERE id = $3 AND (state = 'held' OR (state = 'digest' AND (
+                     digest_id IS NULL OR digest_id IN (
+                       SELECT id FROM digests WHERE state = 'planned'))))""",
+                message_id,
+                to_db_time(now),
+                delivery_id,
+            )
+            if changed:
+                return True
+            await tx.execute(
+                "UPDATE deliveries SET platform_message_id = $1 WHERE id = $2",
+                message_id,
+                delivery_id,
+            )
+            return False
 
     async def retry_later(
         self, delivery_id: int, next_try: datetime, error: str, *, count_attempt: bool
@@ -138,13 +166,16 @@ class DeliveryRepo:
             delivery_id,
         )
 
-    async def mark_failed(self, delivery_id: int, reason: str) -> None:
-        await self.db.execute(
+    async def mark_failed(self, delivery_id: int, reason: str) -> bool:
+        """pending -> failed; a delivery withdrawn or paused meanwhile is no
+        failure of the platform."""
+        changed = await self.db.execute(
             "UPDATE deliveries SET state = 'failed', last_error = $1, attempts = attempts + 1 "
-            "WHERE id = $2",
+            "WHERE id = $2 AND state = 'pending'",
             reason,
             delivery_id,
         )
+        return changed > 0
 
     async def hold_for_consent(self, delivery_ids: list[int]) -> int:
         """These deliveries wait: a child their recording names has no consent.
@@ -236,10 +267,26 @@ class DeliveryRepo:
         )
 
     async def sent_of_recording(self, recording_id: int) -> list[Delivery]:
+        """Every delivery of it that reached a chat: sent on its own, or as a
+        message of a digest (also one still being sent)."""
         rows = await self.db.fetch(
-            f"{_DELIVERY} WHERE recording_id = $1 AND state = 'sent' ORDER BY id", recording_id
+            f"""{_DELIVERY} WHERE recording_id = $1 AND (state = 'sent'
+                  OR (state = 'digest' AND platform_message_id IS NOT NULL))
+                ORDER BY id""",
+            recording_id,
         )
         return [_delivery(r) for r in rows]
+
+    async def in_compilations(self, recording_id: int) -> int:
+        """Families who received it inside a digest's compiled recording: a
+        mix cannot be taken apart, so it cannot be removed from their chat."""
+        value = await self.db.fetchval(
+            """SELECT COUNT(*) FROM deliveries d JOIN digests g ON g.id = d.digest_id
+               WHERE d.recording_id = $1 AND d.platform_message_id IS NULL
+                 AND g.mix_key IS NOT NULL AND (d.state = 'sent' OR g.steps_done > 1)""",
+            recording_id,
+        )
+        return int(value or 0)
 
     async def counts_by_state(self) -> dict[str, int]:
         rows = await self.db.fetch("SELECT state, COUNT(*) FROM deliveries GROUP BY state")

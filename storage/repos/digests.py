@@ -25,6 +25,10 @@ _WEEKLY_CLASS = """EXISTS (SELECT 1 FROM subscriptions w WHERE w.guardian_id = d
 
 OPEN_STATES = ("planned", "sending")
 
+# The digest's guardian paused: nothing more of it goes out until /reprendre.
+_PAUSED = """EXISTS (SELECT 1 FROM subscriptions p WHERE p.guardian_id = digests.guardian_id
+    AND p.paused = 1)"""
+
 
 def _digest(r: Row) -> Digest:
     due, next_try = from_db_time(r["due_at"]), from_db_time(r["next_try_at"])
@@ -188,9 +192,12 @@ class DigestRepo:
     # -- sending ----------------------------------------------------------
 
     async def due(self, platform: str, now: datetime, limit: int) -> list[Digest]:
+        """Open digests due now; a paused guardian's wait (one paused half-way
+        goes on from where it stopped after /reprendre)."""
         rows = await self.db.fetch(
             f"""{_DIGEST} WHERE platform = $1 AND state IN ('planned', 'sending')
-                AND next_try_at <= $2 ORDER BY next_try_at, id LIMIT $3""",
+                AND next_try_at <= $2 AND NOT {_PAUSED}
+                ORDER BY next_try_at, id LIMIT $3""",
             platform,
             to_db_time(now),
             limit,
@@ -200,7 +207,7 @@ class DigestRepo:
     async def next_due_time(self, platform: str) -> datetime | None:
         value = await self.db.fetchval(
             "SELECT MIN(next_try_at) FROM digests WHERE platform = $1 "
-            "AND state IN ('planned', 'sending')",
+            f"AND state IN ('planned', 'sending') AND NOT {_PAUSED}",
             platform,
         )
         return from_db_time(value)
@@ -258,33 +265,61 @@ class DigestRepo:
     async def set_mix(self, digest_id: int, mix_key: str) -> None:
         await self.db.execute("UPDATE digests SET mix_key = $1 WHERE id = $2", mix_key, digest_id)
 
-    async def step_done(self, digest_id: int, step: int, message_id: str) -> None:
-        await self.db.execute(
-            """UPDATE digests SET steps_done = $1,
-                 message_ids = TRIM(message_ids || ' ' || $2)
-               WHERE id = $3 AND steps_done = $1 - 1""",
-            step,
-            message_id,
+    async def may_go_on(self, digest_id: int) -> bool:
+        """Still being sent, and its guardian has not paused meanwhile."""
+        value = await self.db.fetchval(
+            f"SELECT 1 FROM digests WHERE id = $1 AND state = 'sending' AND NOT {_PAUSED}",
             digest_id,
         )
+        return value is not None
 
-    async def mark_sent(self, digest_id: int, now: datetime) -> None:
+    async def step_done(
+        self, digest_id: int, step: int, message_id: str, delivery_id: int | None = None
+    ) -> bool:
+        """Message ``step - 1`` of the digest went out as ``message_id``; it
+        is also kept on the delivery it carried, for /retirer. False when the
+        digest is no longer being sent (cancelled by a pause meanwhile)."""
         async with self.db.transaction() as tx:
-            await tx.execute(
+            changed = await tx.execute(
+                """UPDATE digests SET steps_done = $1,
+                     message_ids = TRIM(message_ids || ' ' || $2)
+                   WHERE id = $3 AND steps_done = $1 - 1 AND state = 'sending'""",
+                step,
+                message_id,
+                digest_id,
+            )
+            if changed and delivery_id is not None:
+                await tx.execute(
+                    "UPDATE deliveries SET platform_message_id = $1 "
+                    "WHERE id = $2 AND digest_id = $3",
+                    message_id,
+                    delivery_id,
+                    digest_id,
+                )
+        return changed > 0
+
+    async def mark_sent(self, digest_id: int, now: datetime) -> bool:
+        async with self.db.transaction() as tx:
+            changed = await tx.execute(
                 "UPDATE digests SET state = 'sent', sent_at = $1, last_error = NULL, "
-                "attempts = attempts + 1 WHERE id = $2",
+                "attempts = attempts + 1 WHERE id = $2 AND state = 'sending'",
                 to_db_time(now),
                 digest_id,
             )
-            await tx.execute(
-                "UPDATE deliveries SET state = 'sent', sent_at = $1 "
-                "WHERE digest_id = $2 AND state = 'digest'",
-                to_db_time(now),
-                digest_id,
-            )
+            if changed:
+                await tx.execute(
+                    "UPDATE deliveries SET state = 'sent', sent_at = $1 "
+                    "WHERE digest_id = $2 AND state = 'digest'",
+                    to_db_time(now),
+                    digest_id,
+                )
+        return changed > 0
 
     async def mark_empty(self, digest_id: int) -> None:
-        await self.db.execute("UPDATE digests SET state = 'empty' WHERE id = $1", digest_id)
+        await self.db.execute(
+            "UPDATE digests SET state = 'empty' WHERE id = $1 AND state IN ('planned', 'sending')",
+            digest_id,
+        )
 
     async def retry_later(
         self, digest_id: int, next_try: datetime, error: str, *, count_attempt: bool
@@ -300,7 +335,7 @@ class DigestRepo:
 
     async def mark_failed(self, digest_id: int, reason: str) -> None:
         async with self.db.transaction() as tx:
-            await _fail(tx, "id = $2", reason, digest_id)
+            await _fail(tx, "id = $2 AND state IN ('planned', 'sending')", reason, digest_id)
 
     async def fail_open_of_guardian(self, guardian_id: int, reason: str) -> int:
         async with self.db.transaction() as tx:
@@ -314,6 +349,14 @@ class DigestRepo:
 
 
 async def _fail(tx: Executor, where: str, reason: str, arg: int) -> int:
+    # What went out before the failure reached the family: sent, not failed.
+    await tx.execute(
+        f"""UPDATE deliveries SET state = 'sent' WHERE state = 'digest'
+            AND platform_message_id IS NOT NULL
+            AND digest_id IN (SELECT id FROM digests WHERE {where})""",
+        reason,
+        arg,
+    )
     await tx.execute(
         f"""UPDATE deliveries SET state = 'failed', last_error = $1
             WHERE state = 'digest' AND digest_id IN (SELECT id FROM digests WHERE {where})""",
