@@ -51,6 +51,8 @@ from bot.ports import (
 log = logging.getLogger(__name__)
 
 DEFAULT_MAX_UPLOAD = 50 * 1024 * 1024
+# How long a stop waits for the sync being handled.
+STOP_PATIENCE_S = 10.0
 # How long a send waits for a room just joined to come through the sync.
 ROOM_WAIT_S = 10.0
 
@@ -194,6 +196,11 @@ class MatrixAdapter:
         task, self._task = self._task, None
         if task is not None:
             if self._loop is not None and self._loop.polling:
+                task.cancel()
+            else:
+                # An event the core keeps failing on is not waited for: left
+                # unhandled, it comes again on the next start.
+                await asyncio.wait({task}, timeout=STOP_PATIENCE_S)
                 task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task

@@ -68,6 +68,11 @@ class MemoryAdapter:
     crowded: set[str] = field(default_factory=set)
     # A test sets it to play a platform that went away.
     down: bool = False
+    # Sends this says yes to wait until ``release()`` (a slow upload), so a
+    # test can act while they are under way; ``held`` lists them meanwhile.
+    hold: Callable[[OutboundMessage], bool] | None = None
+    held: list[OutboundMessage] = field(default_factory=list)
+    _released: asyncio.Event = field(default_factory=asyncio.Event)
     # Short waits: the tests' clock is not the adapter's.
     retry: InboundRetry = field(default_factory=lambda: InboundRetry(3, 0.01, 0.05))
     # Events the platform was told are handled, in order.
@@ -101,6 +106,11 @@ class MemoryAdapter:
         await hand_over(self._sink, event, self.retry)
         self.confirmed.append(event)
 
+    def release(self) -> None:
+        """Let the held sends finish; later sends are no longer held."""
+        self.hold = None
+        self._released.set()
+
     def next_message_id(self) -> str:
         return str(next(self._ids))
 
@@ -116,6 +126,10 @@ class MemoryAdapter:
             if self.send_budget <= 0:
                 await asyncio.Event().wait()  # never answers
             self.send_budget -= 1
+        if self.hold is not None and self.hold(message):
+            self.held.append(message)
+            await self._released.wait()
+            self.held.remove(message)
         fail = self.failures.get(message.chat_id)
         if fail is not None:
             fail()
