@@ -73,6 +73,9 @@ class MemoryAdapter:
     hold: Callable[[OutboundMessage], bool] | None = None
     held: list[OutboundMessage] = field(default_factory=list)
     _released: asyncio.Event = field(default_factory=asyncio.Event)
+    # How long connecting takes (a real platform's login is not instant).
+    connect_s: float = 0.0
+    refused_downloads: int = 0  # asked while not connected
     # Short waits: the tests' clock is not the adapter's.
     retry: InboundRetry = field(default_factory=lambda: InboundRetry(3, 0.01, 0.05))
     # Events the platform was told are handled, in order.
@@ -96,6 +99,8 @@ class MemoryAdapter:
         return self._sink is not None and not self.down
 
     async def connect(self, sink: InboundSink) -> None:
+        if self.connect_s:
+            await asyncio.sleep(self.connect_s)
         self._sink = sink
 
     async def disconnect(self) -> None:
@@ -150,6 +155,7 @@ class MemoryAdapter:
 
     async def download(self, ref: str) -> bytes:
         if self._sink is None:
+            self.refused_downloads += 1
             raise TransientFailure("not_connected")
         return self.files[ref]
 

@@ -267,11 +267,14 @@ class DeliveryRepo:
         )
 
     async def sent_of_recording(self, recording_id: int) -> list[Delivery]:
-        """Every delivery of it that reached a chat: sent on its own, or as a
-        message of a digest (also one still being sent)."""
+        """Every delivery of it that reached a chat as a message of its own:
+        sent alone, or inside a digest (also one still being sent). Those
+        inside a compiled recording are counted by ``in_compilations``."""
         rows = await self.db.fetch(
             f"""{_DELIVERY} WHERE recording_id = $1 AND (state = 'sent'
                   OR (state = 'digest' AND platform_message_id IS NOT NULL))
+                AND NOT (platform_message_id IS NULL AND digest_id IN (
+                  SELECT id FROM digests WHERE mix_key IS NOT NULL))
                 ORDER BY id""",
             recording_id,
         )

@@ -167,13 +167,16 @@ async def test_preparation_resumes_only_once_the_adapter_is_connected(tmp_path: 
     message_id = await first.post_audio(TEACHER, sample(CLIP), caption="Interrompu")
     await first.stop()
 
-    # The memory platform, like the real ones, downloads only when connected.
+    # The memory platform, like the real ones, downloads only when connected,
+    # and connecting takes a moment.
+    first.adapter.connect_s = 0.2
     second = Stage(tmp_path / "data", adapter=first.adapter, clock=first.clock)
     await second.start()
     try:
         await second.svc.filing.wait_idle()
         rec = await _recording(second, message_id)
         assert rec is not None and rec.state == "waiting", rec
+        assert first.adapter.refused_downloads == 0
     finally:
         await second.stop()
 
