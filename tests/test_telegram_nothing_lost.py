@@ -112,7 +112,9 @@ async def test_locked_database_for_good_the_teacher_is_told_then_it_is_confirmed
         update_id = post_voice(fake, "Groupe 2")
         await until(lambda: texts.media_not_recorded() in texts_to(fake, GROUP_ID))
         told = [
-            m for m in fake.messages_to(GROUP_ID) if m.params.get("text") == texts.media_not_recorded()
+            m
+            for m in fake.messages_to(GROUP_ID)
+            if m.params.get("text") == texts.media_not_recorded()
         ]
         assert len(told) == 1
         await until(lambda: update_id not in pending_ids(fake))

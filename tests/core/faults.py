@@ -40,9 +40,7 @@ class Fault:
             raise self.error()
 
 
-def inject_async(
-    monkeypatch: pytest.MonkeyPatch, target: object, name: str, fault: Fault
-) -> Fault:
+def inject_async(monkeypatch: pytest.MonkeyPatch, target: object, name: str, fault: Fault) -> Fault:
     original = getattr(target, name)
 
     async def faulty(*args: Any, **kwargs: Any) -> Any:
