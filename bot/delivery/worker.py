@@ -194,7 +194,8 @@ class DeliveryWorker:
         """The send finished after the delivery left 'pending'. Paused
         meanwhile: the parent has it, it counts as sent. Withdrawn meanwhile:
         it is taken back from the chat and stays 'cancelled'."""
-        if await self.ctx.repos.deliveries.settle_late_send(delivery.id, message_id, now):
+        state = await self.ctx.repos.deliveries.settle_late_send(delivery.id, message_id, now)
+        if state != "cancelled":
             return
         try:
             removed = await self.adapter.delete(delivery.chat_id, message_id)

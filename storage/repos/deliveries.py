@@ -129,11 +129,12 @@ class DeliveryRepo:
         )
         return changed > 0
 
-    async def settle_late_send(self, delivery_id: int, message_id: str, now: datetime) -> bool:
-        """A send that finished after its delivery left 'pending'. Held by a
-        pause (or resumed into a digest not started yet): the parent has it,
-        so it is sent and leaves that digest. True then; False when it must
-        not stay in the chat (withdrawn: 'cancelled'), its id kept."""
+    async def settle_late_send(self, delivery_id: int, message_id: str, now: datetime) -> str:
+        """A send that finished after its delivery left 'pending'; returns the
+        state it ends in. Held by a pause (or resumed into a digest not
+        started yet): the parent has it, so it is 'sent' and leaves that
+        digest. Otherwise (withdrawn: 'cancelled') it stays as it is, with
+        the message's id kept."""
         async with self.db.transaction() as tx:
             changed = await tx.execute(
                 """UPDATE deliveries SET state = 'sent', platform_message_id = $1,
@@ -146,13 +147,14 @@ class DeliveryRepo:
                 delivery_id,
             )
             if changed:
-                return True
+                return "sent"
             await tx.execute(
                 "UPDATE deliveries SET platform_message_id = $1 WHERE id = $2",
                 message_id,
                 delivery_id,
             )
-            return False
+            state = await tx.fetchval("SELECT state FROM deliveries WHERE id = $1", delivery_id)
+        return str(state)
 
     async def retry_later(
         self, delivery_id: int, next_try: datetime, error: str, *, count_attempt: bool

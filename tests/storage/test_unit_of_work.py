@@ -61,7 +61,7 @@ async def test_a_send_cannot_be_marked_sent_or_failed_once_withdrawn(
     assert not await repos.deliveries.mark_sent(delivery_id, "77", NOW)
     assert not await repos.deliveries.mark_failed(delivery_id, "server_error")
     # The late send is recorded for taking it back, and stays cancelled.
-    assert not await repos.deliveries.settle_late_send(delivery_id, "77", NOW)
+    assert await repos.deliveries.settle_late_send(delivery_id, "77", NOW) == "cancelled"
     delivery = await repos.deliveries.get(delivery_id)
     assert delivery is not None
     assert delivery.state == "cancelled" and delivery.platform_message_id == "77"
@@ -75,7 +75,7 @@ async def test_a_send_finishing_after_a_pause_counts_as_sent(repos: Repositories
     await repos.families.set_paused(delivery.guardian_id, True)
     assert await repos.digests.hold_for_pause(delivery.guardian_id) == 1
     assert not await repos.deliveries.mark_sent(delivery_id, "78", NOW)
-    assert await repos.deliveries.settle_late_send(delivery_id, "78", NOW)
+    assert await repos.deliveries.settle_late_send(delivery_id, "78", NOW) == "sent"
     after = await repos.deliveries.get(delivery_id)
     assert after is not None and after.state == "sent"
     # Nothing of it is left for /reprendre to send again.
