@@ -192,10 +192,11 @@ class DeliveryWorker:
 
     async def _sent_too_late(self, delivery: Delivery, message_id: str, now: datetime) -> None:
         """The send finished after the delivery left 'pending'. Paused
-        meanwhile: the parent has it, it counts as sent. Withdrawn meanwhile:
-        it is taken back from the chat and stays 'cancelled'."""
+        meanwhile: the parent has it, it counts as sent. Withdrawn, or held
+        for a consent withdrawn meanwhile: it is taken back from the chat
+        and stays as it is."""
         state = await self.ctx.repos.deliveries.settle_late_send(delivery.id, message_id, now)
-        if state != "cancelled":
+        if state not in ("cancelled", "held"):
             return
         try:
             removed = await self.adapter.delete(delivery.chat_id, message_id)
@@ -203,7 +204,7 @@ class DeliveryWorker:
             removed = False
             log.info("could not take back a withdrawn recording: %s", type(exc).__name__)
         if not removed:
-            log.warning("a withdrawn recording reached a family and could not be taken back")
+            log.warning("a recording sent too late could not be taken back from a family")
 
     def _entry(self, delivery: Delivery) -> OutboxEntry:
         deliveries = self.ctx.repos.deliveries

@@ -104,8 +104,9 @@ class DigestSender:
             if not await self._step_done(digest, 1, receipt.message_id, None):
                 return
         elif mix is not None and digest.steps_done == 1:
-            # Its compiled recording has not gone yet: without what was withdrawn since.
-            shas = [i.voice_sha for i in live if i.voice_sha]
+            # Its compiled recording has not gone yet: without what was
+            # withdrawn since, or lost its consent.
+            shas = [i.voice_sha for i in live if i.voice_sha and await self._may_go(i)]
             mix = await compiled(self.ctx, shas) if shas else None
             if mix is not None and mix.content_key != digest.mix_key:
                 await repos.digests.set_mix(digest.id, mix.content_key)

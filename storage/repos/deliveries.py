@@ -133,14 +133,14 @@ class DeliveryRepo:
         """A send that finished after its delivery left 'pending'; returns the
         state it ends in. Held by a pause (or resumed into a digest not
         started yet): the parent has it, so it is 'sent' and leaves that
-        digest. Otherwise (withdrawn: 'cancelled') it stays as it is, with
-        the message's id kept."""
+        digest. Otherwise (withdrawn: 'cancelled'; a consent withdrawn:
+        'held') it stays as it is, with the message's id kept."""
         async with self.db.transaction() as tx:
             changed = await tx.execute(
                 """UPDATE deliveries SET state = 'sent', platform_message_id = $1,
                      sent_at = $2, attempts = attempts + 1, last_error = NULL, digest_id = NULL
-                   WHERE id = $3 AND (state = 'held' OR (state = 'digest' AND (
-                     digest_id IS NULL OR digest_id IN (
+                   WHERE id = $3 AND ((state = 'held' AND hold_reason IS NULL)
+                     OR (state = 'digest' AND (digest_id IS NULL OR digest_id IN (
                        SELECT id FROM digests WHERE state = 'planned'))))""",
                 message_id,
                 to_db_time(now),
