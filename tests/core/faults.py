@@ -22,17 +22,21 @@ def disk_full() -> Exception:
 
 @dataclass
 class Fault:
-    """Raises ``error()`` on the first ``times`` calls (every call when
-    None), then lets them through. ``seen`` runs at each raise."""
+    """Lets the first ``skip`` calls through, then raises ``error()`` on the
+    next ``times`` calls (every call when None), then lets them through
+    again. ``seen`` runs at each raise."""
 
     error: Callable[[], Exception]
     times: int | None = None
+    skip: int = 0
     seen: Callable[[], None] | None = None
     raised: int = 0
     calls: list[tuple[Any, ...]] = field(default_factory=list)
 
     def trip(self, args: tuple[Any, ...]) -> None:
         self.calls.append(args)
+        if len(self.calls) <= self.skip:
+            return
         if self.times is None or self.raised < self.times:
             self.raised += 1
             if self.seen is not None:

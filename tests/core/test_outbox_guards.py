@@ -10,6 +10,7 @@ import pytest
 
 from bot.ports import OutboundMessage
 from storage.repos.audit import AuditRepo
+from storage.repos.deliveries import DeliveryRepo
 from tests.core.digests_kit import (
     CLIP,
     audio_titles,
@@ -171,3 +172,21 @@ async def test_retirer_happens_whole_or_not_at_all(
     assert rec is not None and rec.state == "published"
     counts = await repos.deliveries.counts_by_state()
     assert counts["digest"] == 1 and counts.get("cancelled", 0) == 0
+
+
+async def test_a_consent_change_holds_back_all_it_names_or_nothing(
+    stage: Stage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await class_with(stage, papa="quotidien")  # child "Enfant0", consent noted
+    await _post(stage, "Groupe 1 #Enfant0", "Groupe 2 #Enfant0")
+    await stage.publish()
+    repos = stage.svc.ctx.repos
+    assert (await repos.deliveries.counts_by_state())["digest"] == 2
+    # Holding back the second recording's deliveries fails, every time.
+    inject_async(
+        monkeypatch, DeliveryRepo, "hold_open_of_recording_for_consent", Fault(locked, skip=1)
+    )
+    await stage.say(TEACHER, "/consentement Enfant0 non", chat=GROUP)
+    assert stage.adapter.texts_to(GROUP)[-1].startswith("Je n'ai pas pu traiter ce message")
+    counts = await repos.deliveries.counts_by_state()
+    assert counts["digest"] == 2 and counts["held"] == 0
