@@ -4,13 +4,28 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: test lint demo bench clean
+LOCALES := bot/locales
+.PHONY: test lint demo bench clean locales catalogs
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[test]'
+	$(MAKE) catalogs
 	touch $(STAMP)
+
+# The .mo files are built here, never committed (bot/i18n.py compiles a
+# missing or stale one in memory).
+catalogs:
+	$(BIN)/pybabel -q compile -d $(LOCALES) -D petites_voix
+
+# After changing texts: the template from the code, then every catalog
+# updated from it (new texts appear untranslated: the catalog test says which).
+locales: $(STAMP)
+	$(BIN)/pybabel -q extract -F babel.cfg -k N_ -k ngettext:1,2 -c Translators: --no-location \
+		--sort-output --project "Petites Voix" -o $(LOCALES)/petites_voix.pot bot
+	$(BIN)/pybabel -q update -D petites_voix -i $(LOCALES)/petites_voix.pot -d $(LOCALES) \
+		--no-fuzzy-matching --ignore-obsolete
 
 lint: $(STAMP)
 	$(BIN)/ruff check bot adapters storage tests bench

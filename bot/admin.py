@@ -145,8 +145,9 @@ async def _counts(ctx: Context, deliveries: dict[str, int]) -> dict[str, Any]:
 
 
 async def invitations_pdf(
-    ctx: Context, class_name: str, school: str | None, target: Path
+    ctx: Context, class_name: str, school: str | None, target: Path, language: str | None = None
 ) -> dict[str, Any]:
+    """The class's slips; ``language``: each slip in French and in that language."""
     klass = await find_class(ctx, class_name, school)
     children = await ctx.repos.families.children_of_class(klass.id)
     if not children:
@@ -154,7 +155,7 @@ async def invitations_pdf(
             f"la classe {klass.name!r} n'a encore aucun enfant : importez la liste ONDE "
             "(admin import-onde) ou faites /invitation Prénom"
         )
-    pdf = await class_slips(ctx, InvitationService(ctx), klass, None)
+    pdf = await class_slips(ctx, InvitationService(ctx), klass, None, language)
     await asyncio.to_thread(target.write_bytes, pdf)
     await ctx.repos.audit.record(
         "operator", "printable_invitations", ctx.clock.now(), class_id=klass.id

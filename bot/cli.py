@@ -17,6 +17,7 @@ from typing import Any
 from bot import admin, admin_backup, admin_people
 from bot.cli_output import human
 from bot.config import ConfigError, Settings, load_settings
+from bot.i18n import LANGUAGES
 from bot.ports import ChatAdapter, DeliveryError
 from bot.roster import RosterError
 from bot.service.context import Context
@@ -48,6 +49,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--class", dest="class_name", required=True)
     p.add_argument("--school")
     p.add_argument("--pdf", required=True, type=Path)
+    p.add_argument(
+        "--lang",
+        choices=[code for code in LANGUAGES if code != "fr"],
+        help="chaque fiche aussi dans cette langue (ar, en, es, pt, tr)",
+    )
     p = asub.add_parser("import-onde", parents=[common], help="importer une liste ONDE")
     p.add_argument("file", type=Path)
     p.add_argument("--class", dest="class_name", required=True)
@@ -108,14 +114,16 @@ def _logging(verbose: bool, quiet: bool = False) -> None:
 
 
 def make_adapters(settings: Settings) -> dict[str, ChatAdapter]:
-    from bot.commands import PARENT_COMMANDS, TEACHER_COMMANDS
+    from bot.commands import PARENT_COMMANDS, TEACHER_COMMANDS, translated_menus
     from bot.commands import menu as described
     from bot.ports import CommandMenu
     from bot.profile import bot_profile
 
     # Telegram shows these menus; its commands start with "/".
     menu = CommandMenu(
-        private=described(PARENT_COMMANDS, "/"), group=described(TEACHER_COMMANDS, "/")
+        private=described(PARENT_COMMANDS, "/"),
+        group=described(TEACHER_COMMANDS, "/"),
+        private_translated=translated_menus(PARENT_COMMANDS, "/"),
     )
     adapters: dict[str, ChatAdapter] = {}
     if settings.telegram:
@@ -190,7 +198,9 @@ async def run_admin(settings: Settings, args: argparse.Namespace) -> int:
     actions: dict[str, Callable[[Context], Awaitable[dict[str, Any]]]] = {
         "invite-teacher": lambda c: admin.invite_teacher(c, args.school, args.class_name),
         "status": admin.status,
-        "invitations": lambda c: admin.invitations_pdf(c, args.class_name, args.school, args.pdf),
+        "invitations": lambda c: admin.invitations_pdf(
+            c, args.class_name, args.school, args.pdf, args.lang
+        ),
         "import-onde": lambda c: admin.import_onde(
             c,
             args.file,

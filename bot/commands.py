@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.i18n import LANGUAGES, N_, SOURCE, _, speaking
 from bot.text_norm import fold
 
 TEACHER_COMMANDS = (
@@ -15,7 +16,7 @@ TEACHER_COMMANDS = (
     ("album", "choisir l'album en cours : {p}album Titre"),
     ("albums", "la liste des albums"),
     ("invitation", "inviter la famille d'un enfant : {p}invitation Prénom"),
-    ("invitations", "les invitations à imprimer (PDF)"),
+    ("invitations", "les invitations à imprimer (PDF) ; {p}invitations ar : aussi en arabe"),
     ("revoquer", "annuler les invitations d'un enfant : {p}revoquer Prénom"),
     ("coenseignant", "inviter un(e) collègue ou l'ATSEM à gérer la classe"),
     ("annuler", "en réponse à un enregistrement : ne pas l'envoyer"),
@@ -30,20 +31,34 @@ TEACHER_COMMANDS = (
 )
 
 PARENT_COMMANDS = (
-    ("frequence", "immediat, quotidien ou hebdomadaire"),
-    ("pause", "ne plus rien recevoir pour l'instant"),
-    ("reprendre", "recevoir à nouveau"),
-    ("albums", "les albums de la classe"),
-    ("consentement", "votre accord pour la voix de votre enfant : {p}consentement oui|non"),
-    ("ecouter", "écouter un album en entier : {p}ecouter 2"),
-    ("arreter", "se désinscrire et effacer ses données"),
-    ("aide", "l'aide"),
+    ("frequence", N_("immediat, quotidien ou hebdomadaire")),
+    ("pause", N_("ne plus rien recevoir pour l'instant")),
+    ("reprendre", N_("recevoir à nouveau")),
+    ("albums", N_("les albums de la classe")),
+    ("consentement", N_("votre accord pour la voix de votre enfant : {p}consentement oui|non")),
+    ("ecouter", N_("écouter un album en entier : {p}ecouter 2")),
+    ("langue", N_("la langue de mes messages : {p}langue ar, en, es, fr, pt ou tr")),
+    ("arreter", N_("se désinscrire et effacer ses données")),
+    ("aide", N_("l'aide")),
 )
 
 
 def menu(commands: tuple[tuple[str, str], ...], prefix: str) -> tuple[tuple[str, str], ...]:
     """Command descriptions with the platform's prefix in their examples."""
     return tuple((name, what.format(p=prefix)) for name, what in commands)
+
+
+def translated_menus(
+    commands: tuple[tuple[str, str], ...], prefix: str
+) -> tuple[tuple[str, tuple[tuple[str, str], ...]], ...]:
+    """The same menu explained in each family language but French."""
+    menus = []
+    for code in LANGUAGES:
+        if code == SOURCE:
+            continue
+        with speaking(code):
+            menus.append((code, tuple((n, _(what).format(p=prefix)) for n, what in commands)))
+    return tuple(menus)
 
 
 KNOWN = {name for name, _ in TEACHER_COMMANDS + PARENT_COMMANDS} | {"start"}

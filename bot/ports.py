@@ -52,6 +52,9 @@ class Capabilities:
     # A link that opens the app to add the bot to a group as an administrator
     # (Telegram ``?startgroup=``); the group then sends "/start classe".
     add_to_group_link: str | None = None
+    # The platform does not tell a person's language (Matrix): a new family
+    # is asked once, after subscribing, which language it reads.
+    asks_language: bool = False
 
 
 # --------------------------------------------------------------------------
@@ -73,6 +76,9 @@ class ChatRef:
 class Sender:
     user_id: str  # stable platform identity ("12345", "@lea:example.org")
     display_name: str = ""
+    # The language the person's app is set to ("pt", "pt-BR"), when the
+    # platform tells (Telegram); offered to a family at subscription.
+    language_code: str | None = None
 
 
 @dataclass(frozen=True)
@@ -261,6 +267,9 @@ class OutboundMessage:
     audio: OutboundAudio | None = None
     document: OutboundDocument | None = None
     choices: tuple[Choice, ...] = ()
+    # Where a platform has no buttons and lists the choices as text: their
+    # heading, in the reader's language.
+    choices_prompt: str = "Répondez :"
     reply_to: str | None = None
     # Same key, same message: a platform with idempotent sends (Matrix
     # txn ids) uses it so that a re-send after a crash is not a duplicate.
@@ -337,6 +346,10 @@ class CommandMenu:
 
     private: tuple[tuple[str, str], ...]
     group: tuple[tuple[str, str], ...]
+    # The private menu explained in the other languages of the families, by
+    # language code (the command names stay French); shown by a platform to
+    # people whose app is in that language, where it can (Telegram).
+    private_translated: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = ()
 
 
 @dataclass(frozen=True)

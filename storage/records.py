@@ -87,6 +87,7 @@ class Guardian:
     platform: str
     user_id: str
     chat_id: str
+    language: str = "fr"  # what the bot writes to this family in
 
 
 @dataclass(frozen=True)

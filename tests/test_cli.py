@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pypdfium2 as pdfium
 import pytest
 
 
@@ -151,6 +152,15 @@ def test_roster_import_then_printable_invitations(tmp_path: Path, config: Path) 
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout)["slips"] == 2
     assert pdf.read_bytes().startswith(b"%PDF")
+    # The same slips in French and Arabic, for the families who read Arabic.
+    both = tmp_path / "slips-ar.pdf"
+    args = ("admin", "invitations", "--class", "MS-GS", "--pdf", str(both), "--lang", "ar")
+    out = _run(tmp_path, *args, "--json", "--config", str(config))
+    assert out.returncode == 0, out.stderr
+    doc = pdfium.PdfDocument(both.read_bytes())
+    text = doc[0].get_textpage().get_text_range()
+    assert "Invitation pour les parents de" in text and "دعوة لأولياء أمر" in text
+    doc.close()
 
 
 def test_bad_setting_stops_with_one_line(tmp_path: Path) -> None:

@@ -251,6 +251,31 @@ async def test_french_menus_are_registered_per_scope(fake: FakeTelegram) -> None
     assert [c["command"] for c in fake.commands["all_group_chats"]] == ["classe", "album"]
 
 
+async def test_the_private_menu_is_explained_in_each_family_language(fake: FakeTelegram) -> None:
+    from bot.commands import PARENT_COMMANDS, menu, translated_menus
+
+    parents = CommandMenu(
+        private=menu(PARENT_COMMANDS, "/"),
+        group=(),
+        private_translated=translated_menus(PARENT_COMMANDS, "/"),
+    )
+    async with connected(fake, menu=parents):
+        pass
+    french = fake.commands["all_private_chats"]
+    portuguese = fake.commands["all_private_chats:pt"]
+    # Same French command names; the descriptions in the app's language.
+    assert [c["command"] for c in portuguese] == [c["command"] for c in french]
+    assert {"command": "pause", "description": "não receber nada por agora"} in portuguese
+    assert {"command": "pause", "description": "ne plus rien recevoir pour l'instant"} in french
+    assert sorted(k.split(":")[1] for k in fake.commands if ":" in k) == [
+        "ar",
+        "en",
+        "es",
+        "pt",
+        "tr",
+    ]
+
+
 async def test_updates_fetched_before_disconnect_are_all_delivered(fake: FakeTelegram) -> None:
     async with connected(fake) as (_, inbox):
         for i in range(5):

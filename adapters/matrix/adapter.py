@@ -123,6 +123,8 @@ class MatrixAdapter:
             bare_code_in_direct=True,
             has_buttons=False,
             leaves_direct_chats=True,
+            # Matrix does not say which language a person reads.
+            asks_language=True,
         )
 
     @property
@@ -311,7 +313,7 @@ class MatrixAdapter:
         if private_to is not None:
             await self._check_private(room_id, private_to)
         encrypted = bool(room.encrypted)
-        caption = outbound.render_text(message.text, message.choices)
+        caption = outbound.render_text(message.text, message.choices, message.choices_prompt)
         refs: dict[str, str] = {}
         contents: list[dict[str, Any]] = []
         if message.audio is not None:

@@ -31,14 +31,14 @@ def matrix_command(command: str) -> str:
     return "!" + command[1:] if command.startswith("/") else command
 
 
-def render_text(text: str, choices: tuple[Choice, ...]) -> str:
+def render_text(text: str, choices: tuple[Choice, ...], prompt: str = "Répondez :") -> str:
     if not choices:
         return text
     lines = [
         f"• {c.label} : {c.url}" if c.url else f"• {matrix_command(c.command)}  ({c.label})"
         for c in choices
     ]
-    block = "Répondez :\n" + "\n".join(lines)
+    block = prompt + "\n" + "\n".join(lines)
     return f"{text}\n\n{block}" if text else block
 
 
@@ -49,7 +49,10 @@ def with_reply(content: dict[str, Any], reply_to: str | None) -> dict[str, Any]:
 
 
 def text_content(message: OutboundMessage) -> dict[str, Any]:
-    return {"msgtype": "m.text", "body": render_text(message.text, message.choices)}
+    return {
+        "msgtype": "m.text",
+        "body": render_text(message.text, message.choices, message.choices_prompt),
+    }
 
 
 def _filename(title: str, suffix: str) -> str:

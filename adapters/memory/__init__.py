@@ -53,6 +53,8 @@ class MemoryAdapter:
         )
     )
     files: dict[str, bytes] = field(default_factory=dict)
+    # Documents sent (slips), by message id.
+    documents: dict[str, bytes] = field(default_factory=dict)
     sent: list[SentMessage] = field(default_factory=list)
     joined: list[str] = field(default_factory=list)
     left: list[str] = field(default_factory=list)
@@ -150,6 +152,9 @@ class MemoryAdapter:
                 uploaded.append(voice.variant)
                 refs[voice.variant] = ref
         message_id = self.next_message_id()
+        if message.document is not None:
+            # Kept as received: the sender removes its temporary file afterwards.
+            self.documents[message_id] = message.document.path.read_bytes()
         self.sent.append(SentMessage(message, message_id, tuple(uploaded)))
         return Receipt(message_id, refs)
 

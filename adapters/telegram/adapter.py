@@ -15,7 +15,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from telegram import Bot, BotCommand, BotCommandScopeAllGroupChats, BotCommandScopeAllPrivateChats
+from telegram import (
+    Bot,
+    BotCommand,
+    BotCommandScope,
+    BotCommandScopeAllGroupChats,
+    BotCommandScopeAllPrivateChats,
+)
 from telegram import Update as TgUpdate
 from telegram import error as tg
 from telegram.ext import Application, ContextTypes, TypeHandler
@@ -369,19 +375,24 @@ class TelegramAdapter:
             log.warning("bot description not set: %s", type(exc).__name__)
 
     async def set_menu(self, menu: CommandMenu) -> None:
-        """The French command menus: one for private chats, one for groups."""
+        """The French command menus: one for private chats, one for groups;
+        the private one also explained for apps set to another language."""
         bot = self._bot_app().bot
-        scopes = (
-            (menu.private, BotCommandScopeAllPrivateChats()),
-            (menu.group, BotCommandScopeAllGroupChats()),
-        )
+        scopes: list[tuple[tuple[tuple[str, str], ...], BotCommandScope, str | None]] = [
+            (menu.private, BotCommandScopeAllPrivateChats(), None),
+            (menu.group, BotCommandScopeAllGroupChats(), None),
+        ]
+        scopes += [
+            (entries, BotCommandScopeAllPrivateChats(), code)
+            for code, entries in menu.private_translated
+        ]
         try:
-            for entries, scope in scopes:
+            for entries, scope, language_code in scopes:
                 commands = [
                     BotCommand(_command_name(name), description[:256])
                     for name, description in entries
                     if _command_name(name)
                 ]
-                await bot.set_my_commands(commands, scope=scope)
+                await bot.set_my_commands(commands, scope=scope, language_code=language_code)
         except tg.TelegramError as exc:
             raise map_error(exc) from exc

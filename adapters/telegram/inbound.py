@@ -43,7 +43,9 @@ def chat_ref(chat: Chat) -> ChatRef:
 
 
 def sender(user: User) -> Sender:
-    return Sender(user_id=str(user.id), display_name=user.full_name)
+    return Sender(
+        user_id=str(user.id), display_name=user.full_name, language_code=user.language_code
+    )
 
 
 def _duration(media: Voice | Audio) -> float | None:

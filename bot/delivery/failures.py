@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 
 from bot.audio import AudioRejected
 from bot.delivery.pacing import Pacer
+from bot.i18n import _, speaking
 from bot.ports import (
     ROOM_NOT_PRIVATE,
     DeliveryError,
@@ -109,13 +110,14 @@ async def recipient_gone(
     adapter = ctx.adapters.get(platform)
     if reason == ROOM_NOT_PRIVATE and guardian is not None and adapter is not None:
         p = adapter.capabilities.command_prefixes[0]
-        await ctx.say(platform, guardian.chat_id, not_private_any_more(p))
+        with speaking(guardian.language):
+            await ctx.say(platform, guardian.chat_id, not_private_any_more(p))
 
 
 def not_private_any_more(p: str) -> str:
-    return (
+    return _(
         "Cette conversation n'est plus privée entre vous et moi : quelqu'un d'autre y a été "
         "invité ou y est entré. Je n'y envoie donc plus les enregistrements de la classe. "
         "Pour les recevoir à nouveau, ouvrez une nouvelle discussion directe avec moi et "
-        f"écrivez-y {p}reprendre."
-    )
+        "écrivez-y {p}reprendre."
+    ).format(p=p)

@@ -20,6 +20,7 @@ from bot.delivery.failures import FailurePolicy, OutboxEntry
 from bot.delivery.pacing import Pacer
 from bot.delivery.uploads import UploadGate
 from bot.digests.sender import DigestSender
+from bot.i18n import _, speaking
 from bot.ports import (
     ChatAdapter,
     OutboundAudio,
@@ -167,10 +168,12 @@ class DeliveryWorker:
                 if waited:  # released with others behind a first upload: pace again
                     await asyncio.sleep(self.pacer.reserve(delivery.chat_id))
                 started = time.monotonic()
+                with speaking(guardian.language):
+                    audio = await self.audio_of(rec)
                 receipt = await self.adapter.send(
                     OutboundMessage(
                         chat_id=delivery.chat_id,
-                        audio=await self.audio_of(rec),
+                        audio=audio,
                         idempotency_key=f"pv-delivery-{delivery.id}",
                         private_to=guardian.user_id,
                     )
@@ -227,7 +230,7 @@ class DeliveryWorker:
         assert rec.voice_sha and rec.compat_sha and rec.compat_mime
         album = await self.ctx.repos.albums.get(rec.album_id)
         klass = await self.ctx.repos.schools.get_class(rec.class_id)
-        title = rec.title or f"Enregistrement n°{rec.position}"
+        title = rec.title or _("Enregistrement n°{position}").format(position=rec.position)
         return OutboundAudio(
             voice=await self.ctx.media_file(self.platform, rec.voice_sha, "audio/ogg", "voice"),
             compat=await self.ctx.media_file(

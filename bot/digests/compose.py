@@ -1,10 +1,11 @@
-"""The French message at the head of a digest."""
+"""The message at the head of a digest, in the family's language."""
 
 from __future__ import annotations
 
 from itertools import groupby
 
 from bot.digests.periods import period_day
+from bot.i18n import _, ngettext
 from bot.service import texts
 from storage.records import DigestItem
 
@@ -13,14 +14,15 @@ MAX_SEPARATE = 3
 
 
 def heading(period_key: str, count: int) -> str:
-    new = f"{count} nouvel enregistrement" if count == 1 else f"{count} nouveaux enregistrements"
+    new = ngettext(
+        "{count} nouvel enregistrement", "{count} nouveaux enregistrements", count
+    ).format(count=count)
     day = period_day(period_key)
     if day is not None:
-        when = f"{texts.WEEKDAYS[day.weekday()]} {day.day} {texts.MONTHS[day.month - 1]}"
-        return f"Le résumé du {when} : {new}."
+        return _("Le résumé du {day} : {new}.").format(day=texts.day_words(day), new=new)
     if period_key.startswith("weekly:"):
-        return f"Le résumé de la semaine : {new}."
-    return f"Pendant votre pause : {new}."
+        return _("Le résumé de la semaine : {new}.").format(new=new)
+    return _("Pendant votre pause : {new}.").format(new=new)
 
 
 def digest_text(period_key: str, items: list[DigestItem], mix_duration_s: float | None) -> str:
@@ -30,16 +32,18 @@ def digest_text(period_key: str, items: list[DigestItem], mix_duration_s: float 
         lines.append("")
         lines.append(f"{class_name}, « {album} » :")
         for item in group:
-            title = item.title or f"Enregistrement n°{item.position}"
+            title = item.title or _("Enregistrement n°{position}").format(position=item.position)
             lines.append(f"• {title} ({texts.duration(item.duration_s)})")
     lines.append("")
     if mix_duration_s is not None:
         lines.append(
-            "Ils sont réunis ci-dessous en un seul enregistrement de "
-            f"{texts.duration(mix_duration_s)}, dans l'ordre des albums."
+            _(
+                "Ils sont réunis ci-dessous en un seul enregistrement de {duration}, dans "
+                "l'ordre des albums."
+            ).format(duration=texts.duration(mix_duration_s))
         )
     elif len(items) == 1:
-        lines.append("Le voici ci-dessous.")
+        lines.append(_("Le voici ci-dessous."))
     else:
-        lines.append("Les voici ci-dessous.")
+        lines.append(_("Les voici ci-dessous."))
     return "\n".join(lines)

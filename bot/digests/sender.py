@@ -17,6 +17,7 @@ from datetime import datetime
 from bot.delivery.failures import FailurePolicy, OutboxEntry
 from bot.delivery.uploads import UploadGate
 from bot.digests.compose import MAX_SEPARATE, digest_text
+from bot.i18n import _, speaking
 from bot.ports import (
     ChatAdapter,
     MediaFile,
@@ -73,7 +74,11 @@ class DigestSender:
         guardian = await repos.families.get_guardian(digest.guardian_id)
         if guardian is None:
             return  # erased meanwhile: its digests went with it
-        reader = guardian.user_id
+        with speaking(guardian.language):
+            await self._steps(digest, guardian.user_id)
+
+    async def _steps(self, digest: Digest, reader: str) -> None:
+        repos = self.ctx.repos
         if digest.steps_done == 0:
             # Its content is fixed now: what a consent holds back leaves it.
             await self._hold_back(await repos.digests.items(digest.id))
@@ -119,7 +124,7 @@ class DigestSender:
             key = f"pv-digest-{digest.id}-{step}"
             delivery_id = None
             if isinstance(content, Mix):
-                title = f"Résumé : {len(live)} enregistrements"
+                title = _("Résumé : {count} enregistrements").format(count=len(live))
                 message_id = await self._send_audio(
                     digest, key, self._mix_audio(content, title), reader
                 )
@@ -199,7 +204,7 @@ class DigestSender:
 
     def _item_audio(self, item: DigestItem) -> OutboundAudio:
         assert item.voice_sha and item.compat_sha and item.compat_mime
-        title = item.title or f"Enregistrement n°{item.position}"
+        title = item.title or _("Enregistrement n°{position}").format(position=item.position)
         return OutboundAudio(
             voice=self._file(item.voice_sha, "audio/ogg", "voice"),
             compat=self._file(item.compat_sha, item.compat_mime, "compat"),

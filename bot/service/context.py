@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from bot.audio import AudioPipeline
 from bot.clock import Clock
 from bot.config import Settings
+from bot.i18n import _
 from bot.metrics import Metrics
 from bot.ports import (
     ChatAdapter,
@@ -98,9 +99,14 @@ class Context:
         if len(text) > limit:
             text = text[: limit - 1] + "…"
         message = OutboundMessage(
-            chat_id=chat_id, text=text, reply_to=reply_to, choices=choices, document=document
+            chat_id=chat_id,
+            text=text,
+            reply_to=reply_to,
+            choices=choices,
+            choices_prompt=_("Répondez :"),
+            document=document,
         )
-        for _ in range(REPLY_TRIES):
+        for _try in range(REPLY_TRIES):
             await self.pacing.turn(platform, chat_id, adapter.capabilities.per_chat_interval_s)
             try:
                 return await adapter.send(message)

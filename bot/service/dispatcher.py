@@ -6,6 +6,7 @@ import logging
 
 from bot.codes import looks_like_code
 from bot.commands import KNOWN, Command, parse_command
+from bot.i18n import speaking, supported
 from bot.ports import (
     BotAddedToChat,
     BotRemovedFromChat,
@@ -51,6 +52,27 @@ class Dispatcher:
         return sink
 
     async def handle(self, platform: str, event: InboundEvent) -> None:
+        with speaking(await self._language(platform, event)):
+            await self._dispatch(platform, event)
+
+    async def _language(self, platform: str, event: InboundEvent) -> str | None:
+        """Whom this event is answered for: a family in its own language, a
+        newcomer in its app's language, teachers and groups in French."""
+        if isinstance(event, NotHandled) and event.event.chat.is_direct:
+            # No database here (it may be what fails): the app's language, if told.
+            return supported(event.event.sender.language_code)
+        if not isinstance(event, TextMessage | MediaMessage) or not event.chat.is_direct:
+            return None
+        user = event.sender.user_id
+        guardian = await self.ctx.repos.families.guardian_by_user(platform, user)
+        if guardian is not None:
+            return guardian.language
+        hint = supported(event.sender.language_code)
+        if hint and await self.ctx.repos.staff.teachers_of_user(platform, user):
+            return None
+        return hint
+
+    async def _dispatch(self, platform: str, event: InboundEvent) -> None:
         match event:
             case TextMessage():
                 await self._text(platform, event)

@@ -4,6 +4,7 @@ the school's text, and changed at any time with /consentement oui|non."""
 from __future__ import annotations
 
 from bot.children import find_by_name
+from bot.i18n import _, speaking
 from bot.ports import Choice
 from bot.service import texts
 from bot.service.consent_changes import ConsentChanges
@@ -30,14 +31,14 @@ class FamilyConsent:
         several = len(await self.ctx.repos.families.subscribed_children(guardian.id)) > 1
         target = f"{child.first_name} " if several else ""
         # The school's own text ([privacy] consent_text), as it wrote it.
-        school_text = self.ctx.settings.privacy.consent_text or texts.DEFAULT_CONSENT_TEXT
+        school_text = self.ctx.settings.privacy.consent_text or texts.default_consent_text()
         await self.ctx.say(
             platform,
             chat,
             texts.consent_question(school_text, child.first_name, p, target),
             choices=(
-                Choice("Oui, j'accepte", f"/consentement {target}oui"),
-                Choice("Non", f"/consentement {target}non"),
+                Choice(_("Oui, j'accepte"), f"/consentement {target}oui"),
+                Choice(_("Non"), f"/consentement {target}non"),
             ),
         )
 
@@ -56,12 +57,14 @@ class FamilyConsent:
         else:
             chosen = children if len(children) == 1 else []
         if not chosen:
-            names = " ou ".join(c.first_name for c in children)
+            names = _(" ou ").join(c.first_name for c in children)
             await self.ctx.say(
                 platform,
                 chat,
-                "Pour quel enfant ? Écrivez par exemple : "
-                f"{p}consentement {children[0].first_name} {answer} ({names}).",
+                _(
+                    "Pour quel enfant ? Écrivez par exemple : {p}consentement {name} {answer} "
+                    "({names})."
+                ).format(p=p, name=children[0].first_name, answer=answer, names=names),
             )
             return
         child = chosen[0]
@@ -76,33 +79,40 @@ class FamilyConsent:
         consents = await self.ctx.audience.class_consents(child.class_id)
         state = consents[child.id].state.value
         if answer == "oui":
-            text = (
-                f"Merci, c'est noté : vous acceptez que la voix de {child.first_name} soit "
-                "enregistrée et entendue par les familles de la classe."
-            )
+            text = _(
+                "Merci, c'est noté : vous acceptez que la voix de {name} soit enregistrée et "
+                "entendue par les familles de la classe."
+            ).format(name=child.first_name)
         else:
-            text = (
-                f"C'est noté : plus aucun enregistrement où {child.first_name} parle ne sera "
-                "envoyé ni montré aux familles."
-            )
+            text = _(
+                "C'est noté : plus aucun enregistrement où {name} parle ne sera envoyé ni "
+                "montré aux familles."
+            ).format(name=child.first_name)
         if state != answer:
-            text += (
-                f"\n(Un autre parent de {child.first_name} a répondu « {state} » : c'est la "
-                "réponse « non » qui compte tant qu'il y en a une.)"
-            )
-        text += f"\nVous pouvez changer d'avis à tout moment : {p}consentement oui ou non."
+            text += "\n" + _(
+                "(Un autre parent de {name} a répondu « {state} » : c'est la réponse « non » "
+                "qui compte tant qu'il y en a une.)"
+            ).format(name=child.first_name, state=texts.consent_state(state))
+        text += "\n" + _(
+            "Vous pouvez changer d'avis à tout moment : {p}consentement oui ou non."
+        ).format(p=p)
         await self.ctx.say(platform, chat, text)
         if answer == "non":
-            await self._tell_teachers(child, len(effect.held_back))
+            with speaking("fr"):  # the teacher reads French
+                await self._tell_teachers(child, len(effect.held_back))
 
     async def _state(self, children: list[Child], p: str) -> str:
         if not children:
-            return "Vous n'êtes inscrit(e) pour aucun enfant."
-        lines = [texts.DEFAULT_CONSENT_TEXT, ""]
+            return _("Vous n'êtes inscrit(e) pour aucun enfant.")
+        lines = [self.ctx.settings.privacy.consent_text or texts.default_consent_text(), ""]
         for child in children:
             consents = await self.ctx.audience.class_consents(child.class_id)
-            lines.append(f"{child.first_name} : accord {consents[child.id].state.value}.")
-        lines.append(f"Pour répondre : {p}consentement oui, ou {p}consentement non.")
+            lines.append(
+                _("{name} : accord {state}.").format(
+                    name=child.first_name, state=texts.consent_state(consents[child.id].state.value)
+                )
+            )
+        lines.append(_("Pour répondre : {p}consentement oui, ou {p}consentement non.").format(p=p))
         return "\n".join(lines)
 
     async def _tell_teachers(self, child: Child, held: int) -> None:

@@ -6,6 +6,7 @@ import logging
 
 from bot.audio import AudioRejected
 from bot.delivery.failures import recipient_gone
+from bot.i18n import _, ngettext
 from bot.ports import Activity, OutboundAudio, OutboundMessage, RecipientGone
 from bot.service.context import Context
 from bot.service.mixing import compiled
@@ -32,7 +33,9 @@ class Listening:
                     break
         if album is None:
             await self.ctx.say(
-                platform, chat, f"Quel album ? Tapez {p}albums pour la liste, puis {p}ecouter 2."
+                platform,
+                chat,
+                _("Quel album ? Tapez {p}albums pour la liste, puis {p}ecouter 2.").format(p=p),
             )
             return
         children = {s.child_id for s in subs if s.class_id == album.class_id}
@@ -42,7 +45,9 @@ class Listening:
             if await self._may_hear(r, children)
         ]
         if not recordings:
-            await self.ctx.say(platform, chat, f"L'album « {album.title} » est encore vide.")
+            await self.ctx.say(
+                platform, chat, _("L'album « {title} » est encore vide.").format(title=album.title)
+            )
             return
         adapter = self.ctx.adapters[platform]
         try:
@@ -55,13 +60,17 @@ class Listening:
             )
         except AudioRejected as exc:
             log.warning("album mix failed: %s", exc.code)
-            await self.ctx.say(platform, chat, "Désolé, je n'arrive pas à assembler l'album.")
+            await self.ctx.say(platform, chat, _("Désolé, je n'arrive pas à assembler l'album."))
             return
         audio = OutboundAudio(
             voice=await self.ctx.media_file(platform, mix.voice_sha, "audio/ogg", "voice"),
             compat=await self.ctx.media_file(platform, mix.compat_sha, mix.compat_mime, "compat"),
             duration_s=mix.duration_s,
-            title=f"{album.title} (album complet, {len(recordings)} enregistrements)",
+            title=ngettext(
+                "{title} (album complet, {count} enregistrement)",
+                "{title} (album complet, {count} enregistrements)",
+                len(recordings),
+            ).format(title=album.title, count=len(recordings)),
             waveform=mix.waveform,
         )
         try:

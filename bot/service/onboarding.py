@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import logging
 
+from bot.i18n import _, language, speaking
 from bot.ports import BotAddedToChat, BotRemovedFromChat, ChatInvite, TextMessage
 from bot.service import texts
 from bot.service.context import Context
 from bot.service.family_consent import FamilyConsent
 from bot.service.invitations import InvitationService
+from bot.service.languages import KEEP_FRENCH, Languages
 from storage.records import Invitation
 
 log = logging.getLogger("petites_voix.onboarding")
@@ -25,7 +27,7 @@ class Onboarding:
             await self.ctx.say(
                 platform,
                 chat,
-                "Pour utiliser une invitation, écrivez-moi en privé (pas dans le groupe).",
+                _("Pour utiliser une invitation, écrivez-moi en privé (pas dans le groupe)."),
                 reply_to=msg.message_id,
             )
             return
@@ -87,26 +89,43 @@ class Onboarding:
                 await self.ctx.say(
                     platform,
                     msg.chat.chat_id,
-                    f"Vous êtes déjà inscrit(e) pour {child.first_name}. Rien à faire de plus !",
+                    _("Vous êtes déjà inscrit(e) pour {name}. Rien à faire de plus !").format(
+                        name=child.first_name
+                    ),
                 )
                 return
         if not await repos.invitations.use(inv.id):
             await self.ctx.say(platform, msg.chat.chat_id, _refused("used"))
             return
+        is_new = guardian is None
         guardian = await repos.families.upsert_guardian(
             platform, msg.sender.user_id, msg.chat.chat_id, now
         )
-        sub, _ = await repos.families.subscribe(guardian.id, child.id, klass.id, now)
-        prefix = self.ctx.adapters[platform].capabilities.command_prefixes[0]
+        if is_new and language() != guardian.language:
+            # The app's language (Telegram), used from now on; French stays one tap away.
+            await repos.families.set_language(guardian.id, language())
+        sub, _created = await repos.families.subscribe(guardian.id, child.id, klass.id, now)
+        caps = self.ctx.adapters[platform].capabilities
+        prefix = caps.command_prefixes[0]
+        welcome = _(
+            "C'est fait : vous êtes inscrit(e) pour {name}, classe « {klass} » ({school}).\n"
+            "Vous recevrez les enregistrements de la classe {how} (jamais la nuit).\n"
+            "Pour changer : {p}frequence immediat, quotidien ou hebdomadaire. "
+            "{p}aide pour le reste."
+        ).format(
+            name=child.first_name,
+            klass=klass.name,
+            school=klass.school_name,
+            how=texts.frequency_words(sub.frequency),
+            p=prefix,
+        )
+        if is_new and msg.sender.language_code is None and caps.asks_language:
+            welcome += "\n\n" + Languages(self.ctx).question(platform)
         await self.ctx.say(
             platform,
             msg.chat.chat_id,
-            f"C'est fait : vous êtes inscrit(e) pour {child.first_name}, classe « {klass.name} » "
-            f"({klass.school_name}).\n"
-            f"Vous recevrez les enregistrements de la classe "
-            f"{texts.FREQUENCY_WORDS[sub.frequency]} (jamais la nuit).\n"
-            f"Pour changer : {prefix}frequence immediat, quotidien ou hebdomadaire. "
-            f"{prefix}aide pour le reste.",
+            welcome,
+            choices=(KEEP_FRENCH,) if is_new and language() != "fr" else (),
         )
         await FamilyConsent(self.ctx).ask_once(platform, msg.chat.chat_id, guardian, child)
 
@@ -178,38 +197,42 @@ class Onboarding:
         """A parent unblocked the bot: deliveries start again from now on."""
         guardian = await self.ctx.repos.families.guardian_by_chat(platform, event.chat.chat_id)
         if guardian is not None and await self.ctx.repos.families.lift_suspension(guardian.id):
-            await self.ctx.say(
-                platform,
-                event.chat.chat_id,
-                "Content de vous revoir ! Vous recevez à nouveau les enregistrements de la classe.",
-            )
+            with speaking(guardian.language):
+                await self.ctx.say(
+                    platform,
+                    event.chat.chat_id,
+                    _(
+                        "Content de vous revoir ! Vous recevez à nouveau les enregistrements "
+                        "de la classe."
+                    ),
+                )
 
 
 def _welcome_without_code() -> str:
-    return (
+    return _(
         "Bonjour ! Pour vous inscrire, ouvrez le lien de l'invitation donnée par l'école, "
         "ou envoyez-moi le code qui y figure."
     )
 
 
 def _too_many_tries() -> str:
-    return (
+    return _(
         "Trop de codes erronés en peu de temps. Attendez un quart d'heure, puis vérifiez le "
         "code de l'invitation (les majuscules comptent)."
     )
 
 
 def _refused(why: str) -> str:
-    return {
-        "expired": (
+    if why == "expired":
+        return _(
             "Cette invitation a expiré. Demandez-en une nouvelle à la personne qui vous l'a donnée."
-        ),
-        "used": (
+        )
+    if why == "used":
+        return _(
             "Cette invitation a déjà servi autant de fois que prévu. Demandez-en une nouvelle "
             "à la personne qui vous l'a donnée."
-        ),
-    }.get(
-        why,
+        )
+    return _(
         "Je ne reconnais pas ce code. Vérifiez-le (les majuscules comptent) ou demandez-en "
-        "un nouveau à la personne qui vous l'a donné.",
+        "un nouveau à la personne qui vous l'a donné."
     )

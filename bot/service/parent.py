@@ -6,12 +6,14 @@ from dataclasses import replace
 
 from bot.commands import Command
 from bot.digests.planner import Planner
+from bot.i18n import _, ngettext
 from bot.ports import Choice, TextMessage
-from bot.schedule_words import WeeklySlot, french_clock
+from bot.schedule_words import WeeklySlot
 from bot.service import texts
 from bot.service.context import Context
 from bot.service.erasure import Erasure
 from bot.service.family_consent import FamilyConsent
+from bot.service.languages import Languages
 from bot.service.listening import Listening
 from bot.service.teacher import album_list
 from bot.text_norm import fold
@@ -35,20 +37,23 @@ class ParentCommands:
         self.listening = Listening(ctx)
         self.planner = Planner(ctx)
         self.consent = FamilyConsent(ctx)
+        self.languages = Languages(ctx)
 
     async def _schedule_words(self, guardian: Guardian, frequency: str) -> str:
         """When the digests of that frequency go out, in words."""
         schedule = self.ctx.settings.schedule
         if frequency == "quotidien":
-            return f" (à {french_clock(schedule.daily_digest)})"
+            return _(" (à {clock})").format(clock=texts.clock(schedule.daily_digest))
         if frequency != "hebdomadaire":
             return ""
         slots = []
         for sub in await self.ctx.repos.families.subscriptions_of_guardian(guardian.id):
             klass = await self.ctx.repos.schools.get_class(sub.class_id)
             if klass is not None:
-                slots.append(WeeklySlot.from_storage(klass.weekly_digest).french())
-        return f" (le {' et le '.join(dict.fromkeys(slots))})" if slots else ""
+                slot = WeeklySlot.from_storage(klass.weekly_digest)
+                slots.append(texts.weekday_and_clock(slot.weekday, slot.at))
+        joined = _(" et le ").join(dict.fromkeys(slots))
+        return _(" (le {slots})").format(slots=joined) if slots else ""
 
     async def handle(
         self, platform: str, msg: TextMessage, command: Command, guardian: Guardian
@@ -68,14 +73,16 @@ class ParentCommands:
                     await self.ctx.say(
                         platform,
                         chat,
-                        "Quand voulez-vous recevoir les enregistrements ?\n"
-                        f"{p}frequence immediat : dès qu'ils sont publiés (jamais la nuit)\n"
-                        f"{p}frequence quotidien : un résumé chaque soir\n"
-                        f"{p}frequence hebdomadaire : un résumé chaque semaine",
+                        _(
+                            "Quand voulez-vous recevoir les enregistrements ?\n"
+                            "{p}frequence immediat : dès qu'ils sont publiés (jamais la nuit)\n"
+                            "{p}frequence quotidien : un résumé chaque soir\n"
+                            "{p}frequence hebdomadaire : un résumé chaque semaine"
+                        ).format(p=p),
                         choices=(
-                            Choice("Dès que publiés", "/frequence immediat"),
-                            Choice("Chaque jour", "/frequence quotidien"),
-                            Choice("Chaque semaine", "/frequence hebdomadaire"),
+                            Choice(_("Dès que publiés"), "/frequence immediat"),
+                            Choice(_("Chaque jour"), "/frequence quotidien"),
+                            Choice(_("Chaque semaine"), "/frequence hebdomadaire"),
                         ),
                     )
                     return
@@ -84,8 +91,9 @@ class ParentCommands:
                 await self.ctx.say(
                     platform,
                     chat,
-                    f"C'est noté : vous recevrez les enregistrements "
-                    f"{texts.FREQUENCY_WORDS[wanted]}{when}.",
+                    _("C'est noté : vous recevrez les enregistrements {how}{when}.").format(
+                        how=texts.frequency_words(wanted), when=when
+                    ),
                 )
             case "pause":
                 await repos.families.set_paused(guardian.id, True)
@@ -93,8 +101,10 @@ class ParentCommands:
                 await self.ctx.say(
                     platform,
                     chat,
-                    f"En pause : je ne vous envoie plus rien. {p}reprendre pour recevoir à "
-                    "nouveau (ce qui a été publié entre-temps vous attendra).",
+                    _(
+                        "En pause : je ne vous envoie plus rien. {p}reprendre pour recevoir à "
+                        "nouveau (ce qui a été publié entre-temps vous attendra)."
+                    ).format(p=p),
                 )
             case "reprendre":
                 await repos.families.set_paused(guardian.id, False)
@@ -102,15 +112,19 @@ class ParentCommands:
                 subs = await repos.families.subscriptions_of_guardian(guardian.id)
                 immediate = all(s.frequency == "immediat" for s in subs)
                 waiting = await self.planner.resume(guardian.id, immediate)
-                await self.ctx.say(platform, chat, "C'est reparti !" + _resumed(waiting, immediate))
+                await self.ctx.say(
+                    platform, chat, _("C'est reparti !") + _resumed(waiting, immediate)
+                )
             case "albums":
                 subs = await repos.families.subscriptions_of_guardian(guardian.id)
                 classes = list(dict.fromkeys(s.class_id for s in subs))
                 parts = [await album_list(self.ctx, c, platform) for c in classes]
-                parts.append(f"Pour écouter un album en entier : {p}ecouter NUMÉRO")
+                parts.append(_("Pour écouter un album en entier : {p}ecouter NUMÉRO").format(p=p))
                 await self.ctx.say(platform, chat, "\n\n".join(parts))
             case "consentement":
                 await self.consent.answer(platform, chat, guardian, command.args)
+            case "langue":
+                await self.languages.choose(platform, chat, guardian, command.args)
             case "ecouter":
                 await self.listening.listen(platform, chat, guardian, command.args)
             case "arreter":
@@ -118,9 +132,11 @@ class ParentCommands:
                     await self.ctx.say(
                         platform,
                         chat,
-                        "Vous désinscrire ? Vous ne recevrez plus rien et j'effacerai tout ce "
-                        f"que je garde sur vous. Pour confirmer : {p}arreter oui",
-                        choices=(Choice("Oui, me désinscrire", "/arreter oui"),),
+                        _(
+                            "Vous désinscrire ? Vous ne recevrez plus rien et j'effacerai tout "
+                            "ce que je garde sur vous. Pour confirmer : {p}arreter oui"
+                        ).format(p=p),
+                        choices=(Choice(_("Oui, me désinscrire"), "/arreter oui"),),
                     )
                     return
                 erasure = Erasure(self.ctx)
@@ -131,8 +147,10 @@ class ParentCommands:
                 await self.ctx.say(
                     platform,
                     chat,
-                    "C'est fait : vous êtes désinscrit(e) et ce que je gardais sur vous est "
-                    "effacé. Au revoir, et merci d'avoir écouté la classe !",
+                    _(
+                        "C'est fait : vous êtes désinscrit(e) et ce que je gardais sur vous est "
+                        "effacé. Au revoir, et merci d'avoir écouté la classe !"
+                    ),
                 )
                 await erasure.leave_chat(guardian)  # on Matrix: the room goes too
             case _:
@@ -142,6 +160,13 @@ class ParentCommands:
 def _resumed(waiting: int, immediate: bool) -> str:
     if not waiting:
         return ""
-    count = "1 enregistrement" if waiting == 1 else f"{waiting} enregistrements"
-    when = "vous arrive en un seul résumé" if immediate else "viendra avec votre prochain résumé"
-    return f" Ce qui a été publié pendant la pause ({count}) {when}."
+    count = ngettext("{count} enregistrement", "{count} enregistrements", waiting).format(
+        count=waiting
+    )
+    if immediate:
+        return _(
+            " Ce qui a été publié pendant la pause ({count}) vous arrive en un seul résumé."
+        ).format(count=count)
+    return _(
+        " Ce qui a été publié pendant la pause ({count}) viendra avec votre prochain résumé."
+    ).format(count=count)

@@ -13,9 +13,14 @@ from storage.records import Class
 
 
 async def class_slips(
-    ctx: Context, invitations: InvitationService, klass: Class, platform: str | None
+    ctx: Context,
+    invitations: InvitationService,
+    klass: Class,
+    platform: str | None,
+    language: str | None = None,
 ) -> bytes:
-    """One fresh parent invitation per child of the class, as a PDF."""
+    """One fresh parent invitation per child of the class, as a PDF;
+    ``language``: each slip in French and in that language."""
     slips = []
     tz = ctx.settings.schedule.timezone
     for child in await ctx.repos.families.children_of_class(klass.id):
@@ -37,13 +42,19 @@ async def class_slips(
     # Telegram's missing link said plainly rather than hidden.
     matrix = ctx.settings.matrix.user_id if ctx.settings.matrix else None
     telegram_missing = ctx.settings.telegram is not None and any(s.link is None for s in slips)
-    return render_slips_pdf(slips, matrix_hint=matrix, telegram_missing=telegram_missing)
+    return render_slips_pdf(
+        slips, matrix_hint=matrix, telegram_missing=telegram_missing, language=language
+    )
 
 
 async def class_slips_pdf(
-    ctx: Context, invitations: InvitationService, klass: Class, platform: str
+    ctx: Context,
+    invitations: InvitationService,
+    klass: Class,
+    platform: str,
+    language: str | None = None,
 ) -> OutboundDocument:
-    pdf = await class_slips(ctx, invitations, klass, platform)
+    pdf = await class_slips(ctx, invitations, klass, platform, language)
     folder = Path(tempfile.mkdtemp(prefix="pv-slips-"))
     path = folder / "invitations.pdf"
     path.write_bytes(pdf)

@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 
 from bot.children import ambiguity_question, child_key, find_by_name, tidy_child_name
 from bot.commands import Command
+from bot.i18n import _, ngettext, supported
 from bot.ports import TextMessage
 from bot.schedule_words import WeeklySlot, parse_weekly_slot
 from bot.service import texts
@@ -194,7 +195,7 @@ class TeacherCommands:
             return
         child = match.child
         if child is None:
-            child, _ = await self.ctx.repos.families.ensure_child(
+            child, _created = await self.ctx.repos.families.ensure_child(
                 klass.id, name, child_key(name), now
             )
         invite = await self.invitations.create("parent", klass.id, child.id)
@@ -298,14 +299,27 @@ class TeacherCommands:
                 f"{self._prefix(platform)}invitation Prénom, ou l'import ONDE par l'école.",
             )
             return
+        wanted = command.args.strip()
+        language = supported(wanted) if wanted else None
+        if wanted and language is None:
+            await self._reply(
+                platform,
+                msg,
+                f"Je ne connais pas la langue « {wanted} ». Les fiches existent en français "
+                f"seul ({self._prefix(platform)}invitations) ou avec l'une de ces langues : "
+                "ar (arabe), en (anglais), es (espagnol), pt (portugais), tr (turc). "
+                f"Par exemple : {self._prefix(platform)}invitations ar",
+            )
+            return
         teacher = await self._teacher(platform, msg, klass)
-        document = await class_slips_pdf(self.ctx, self.invitations, klass, platform)
+        document = await class_slips_pdf(self.ctx, self.invitations, klass, platform, language)
+        both = f", en français et en {LANGUAGE_NAMES_FR[language]}" if language else ""
         try:
             await self.ctx.say(
                 platform,
                 teacher.chat_id,
-                f"Les {len(children)} invitations de la classe « {klass.name} », à imprimer et "
-                "coller dans les cahiers de liaison.",
+                f"Les {len(children)} invitations de la classe « {klass.name} »{both}, à "
+                "imprimer et coller dans les cahiers de liaison.",
                 document=document,
             )
         finally:
@@ -377,14 +391,26 @@ class TeacherCommands:
         await self.ctx.say(platform, msg.chat.chat_id, texts.teacher_help(self._prefix(platform)))
 
 
+# For the teacher, in French.
+LANGUAGE_NAMES_FR = {
+    "fr": "français",
+    "ar": "arabe",
+    "en": "anglais",
+    "es": "espagnol",
+    "pt": "portugais",
+    "tr": "turc",
+}
+
+
 async def album_list(ctx: Context, class_id: int, platform: str) -> str:
     albums = await ctx.repos.albums.of_class(class_id)
     p = ctx.adapters[platform].capabilities.command_prefixes[0]
     if not albums:
-        return f"Pas encore d'album. L'enseignant(e) le choisit avec {p}album Titre."
-    lines = ["Albums de la classe :"]
+        return _("Pas encore d'album. L'enseignant(e) le choisit avec {p}album Titre.").format(p=p)
+    lines = [_("Albums de la classe :")]
     for album in albums:
         count = await ctx.repos.recordings.count_live_in_album(album.id)
-        mark = " (en cours)" if album.is_current else ""
-        lines.append(f"{album.position}. {album.title}{mark} : {count} enregistrement(s)")
+        mark = _(" (en cours)") if album.is_current else ""
+        recordings = ngettext("{count} enregistrement", "{count} enregistrements", count)
+        lines.append(f"{album.position}. {album.title}{mark} : {recordings.format(count=count)}")
     return "\n".join(lines)

@@ -1,11 +1,16 @@
-"""Everything the bot says, in French, in one place."""
+"""Everything the bot says, in one place. French is the source; what a
+family reads goes through the catalogs (bot/i18n.py), teachers keep French."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date as Date
+from datetime import datetime, time
 from zoneinfo import ZoneInfo
 
+from babel.dates import format_date, format_time, get_day_names
+
 from bot.commands import PARENT_COMMANDS, TEACHER_COMMANDS, menu
+from bot.i18n import N_, _, language
 from bot.ports import Capabilities, Choice
 from bot.text_norm import fold
 
@@ -18,11 +23,16 @@ MONTHS = (
 )  # fmt: skip
 WEEKDAYS = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
 
+# Marked here, translated where shown: frequency_words().
 FREQUENCY_WORDS = {
-    "immediat": "dès qu'ils sont publiés",
-    "quotidien": "une fois par jour, en fin de journée",
-    "hebdomadaire": "une fois par semaine, avec le résumé de la classe",
+    "immediat": N_("dès qu'ils sont publiés"),
+    "quotidien": N_("une fois par jour, en fin de journée"),
+    "hebdomadaire": N_("une fois par semaine, avec le résumé de la classe"),
 }
+
+
+def frequency_words(frequency: str) -> str:
+    return _(FREQUENCY_WORDS[frequency])
 
 
 def duration(seconds: float | None) -> str:
@@ -31,8 +41,26 @@ def duration(seconds: float | None) -> str:
     total = round(seconds)
     minutes, secs = divmod(total, 60)
     if minutes == 0:
-        return f"{secs} s"
-    return f"{minutes} min {secs:02d} s"
+        return _("{seconds} s").format(seconds=secs)
+    return _("{minutes} min {seconds} s").format(minutes=minutes, seconds=f"{secs:02d}")
+
+
+def clock(t: time) -> str:
+    """18h00 in French, the reader's usual form elsewhere (Babel)."""
+    if language() == "fr":
+        return f"{t.hour}h{t.minute:02d}"
+    return format_time(t, "short", locale=language())
+
+
+def weekday_and_clock(weekday: int, t: time) -> str:
+    """« vendredi 16h30 » in the reader's language (0 = Monday)."""
+    return f"{get_day_names('wide', locale=language())[weekday]} {clock(t)}"
+
+
+def day_words(day: Date) -> str:
+    """« lundi 2 mars » in the reader's language (CLDR names from Babel)."""
+    # Translators: a CLDR date pattern (weekday, day, month), not words.
+    return format_date(day, _("EEEE d MMMM"), locale=language())
 
 
 def moment(when: datetime, tz: ZoneInfo, now: datetime) -> str:
@@ -52,7 +80,7 @@ def date(when: datetime, tz: ZoneInfo) -> str:
 
 
 def stranger() -> str:
-    return (
+    return _(
         "Bonjour ! Je suis le robot qui partage les enregistrements d'une classe avec les "
         "familles. Pour vous inscrire, il faut l'invitation donnée par l'enseignant(e) "
         "(le lien ou le code sur le papier du cahier de liaison)."
@@ -60,7 +88,9 @@ def stranger() -> str:
 
 
 def unknown_command(typed: str, p: str) -> str:
-    return f"Je ne connais pas la commande {typed}. Tapez {p}aide pour voir ce que je sais faire."
+    return _(
+        "Je ne connais pas la commande {typed}. Tapez {p}aide pour voir ce que je sais faire."
+    ).format(typed=typed, p=p)
 
 
 def teacher_command_in_direct(p: str) -> str:
@@ -89,8 +119,9 @@ def teacher_help(p: str) -> str:
 
 
 def parent_help(p: str) -> str:
-    lines = ["Ce que vous pouvez me demander :"]
-    lines += [f"{p}{name} : {what}" for name, what in menu(PARENT_COMMANDS, p)]
+    lines = [_("Ce que vous pouvez me demander :")]
+    lines += [f"{p}{name} : {_(what).format(p=p)}" for name, what in PARENT_COMMANDS]
+    lines.append(_("Les commandes gardent leur nom français dans toutes les langues."))
     return "\n".join(lines)
 
 
@@ -98,12 +129,12 @@ def parent_settings(children: list[str], frequency: str, paused: bool, p: str) -
     """What /aide shows a parent first: for whom, how often, paused or not."""
     who = names_list(children)
     if paused:
-        return (
-            f"Vos réglages : inscrit(e) pour {who}, en pause (rien n'est envoyé). "
-            f"Tapez {p}reprendre pour recevoir à nouveau."
-        )
-    return (
-        f"Vos réglages : inscrit(e) pour {who}, enregistrements reçus {FREQUENCY_WORDS[frequency]}."
+        return _(
+            "Vos réglages : inscrit(e) pour {who}, en pause (rien n'est envoyé). "
+            "Tapez {p}reprendre pour recevoir à nouveau."
+        ).format(who=who, p=p)
+    return _("Vos réglages : inscrit(e) pour {who}, enregistrements reçus {how}.").format(
+        who=who, how=frequency_words(frequency)
     )
 
 
@@ -124,7 +155,7 @@ def names_list(names: list[str]) -> str:
     """'Lina', 'Lina et Tom', 'Lina, Tom et Léa B.'."""
     if len(names) <= 1:
         return "".join(names)
-    return ", ".join(names[:-1]) + " et " + names[-1]
+    return ", ".join(names[:-1]) + _(" et ") + names[-1]
 
 
 def missing_consent(names: list[str]) -> str:
@@ -155,7 +186,7 @@ def plural(count: int, singular: str, plural_form: str | None = None) -> str:
     return f"{count} {word}"
 
 
-DEFAULT_CONSENT_TEXT = (
+DEFAULT_CONSENT_TEXT = N_(
     "L'école enregistre les enfants de la classe quand ils racontent les albums lus en "
     "classe. Ces enregistrements sont partagés seulement avec les familles de la classe, "
     "par ce service, pour suivre les progrès des enfants et en parler à la maison. Ils sont "
@@ -163,12 +194,24 @@ DEFAULT_CONSENT_TEXT = (
 )
 
 
+CONSENT_STATES = {"oui": N_("oui"), "non": N_("non"), "pas encore": N_("pas encore")}
+
+
+def consent_state(value: str) -> str:
+    """A consent state as a family reads it (the typed answers stay oui/non)."""
+    return _(CONSENT_STATES[value]) if value in CONSENT_STATES else value
+
+
+def default_consent_text() -> str:
+    return _(DEFAULT_CONSENT_TEXT)
+
+
 def consent_question(consent_text: str, first_name: str, p: str, target: str) -> str:
-    return (
-        f"{consent_text}\n\nAcceptez-vous que la voix de {first_name} soit enregistrée et "
-        f"entendue par les familles de la classe ?\nRépondez {p}consentement {target}oui ou "
-        f"{p}consentement {target}non."
-    )
+    question = _(
+        "Acceptez-vous que la voix de {name} soit enregistrée et entendue par les familles "
+        "de la classe ?\nRépondez {p}consentement {target}oui ou {p}consentement {target}non."
+    ).format(name=first_name, p=p, target=target)
+    return f"{consent_text}\n\n{question}"
 
 
 def teacher_welcome(class_name: str, school: str, caps: Capabilities) -> str:
@@ -226,7 +269,7 @@ def is_thanks(text: str) -> bool:
 
 
 def thanks_answer() -> str:
-    return "Avec plaisir\u202f! Bonne écoute en famille."
+    return _("Avec plaisir\u202f! Bonne écoute en famille.")
 
 
 # -- when something failed on the bot's side (nothing a teacher sends is lost) --
@@ -240,7 +283,7 @@ def media_not_recorded() -> str:
 
 
 def message_not_handled() -> str:
-    return (
+    return _(
         "Je n'ai pas pu traiter ce message à cause d'un problème de mon côté. "
         "Renvoyez-le dans quelques minutes."
     )

@@ -10,7 +10,7 @@ from storage.records import Child, ConsentRow, Guardian, Subscription, from_db_t
 from storage.repos.audit import forget_child, forget_guardian, pseudonym
 
 _CHILD = "SELECT id, class_id, first_name, consent FROM children"
-_GUARDIAN = "SELECT id, platform, user_id, chat_id FROM guardians"
+_GUARDIAN = "SELECT id, platform, user_id, chat_id, language FROM guardians"
 _SUB = """SELECT id, guardian_id, child_id, class_id, frequency, paused, suspended_reason
           FROM subscriptions"""
 
@@ -23,7 +23,9 @@ def _child(r: Row) -> Child:
 
 
 def _guardian(r: Row | None) -> Guardian | None:
-    return None if r is None else Guardian(r["id"], r["platform"], r["user_id"], r["chat_id"])
+    if r is None:
+        return None
+    return Guardian(r["id"], r["platform"], r["user_id"], r["chat_id"], r["language"])
 
 
 def _sub(r: Row) -> Subscription:
@@ -208,6 +210,11 @@ class FamilyRepo:
         assert guardian is not None
         return guardian
 
+    async def set_language(self, guardian_id: int, language: str) -> None:
+        await self.db.execute(
+            "UPDATE guardians SET language = $1 WHERE id = $2", language, guardian_id
+        )
+
     async def guardian_by_user(self, platform: str, user_id: str) -> Guardian | None:
         row = await self.db.fetchrow(
             f"{_GUARDIAN} WHERE platform = $1 AND user_id = $2",
@@ -229,7 +236,7 @@ class FamilyRepo:
     async def export_guardian(self, guardian_id: int) -> dict[str, object]:
         """All that is kept about one guardian, for an access request."""
         g = await self.db.fetchrow(
-            "SELECT platform, user_id, chat_id, created_at FROM guardians WHERE id = $1",
+            "SELECT platform, user_id, chat_id, created_at, language FROM guardians WHERE id = $1",
             guardian_id,
         )
         subs = await self.db.fetch(
@@ -250,6 +257,7 @@ class FamilyRepo:
             "user_id": g["user_id"] if g else None,
             "chat_id": g["chat_id"] if g else None,
             "since": g["created_at"] if g else None,
+            "language": g["language"] if g else None,
             "subscriptions": [
                 {
                     "child": r[0],

@@ -69,6 +69,11 @@ class Stage:
     settings: Settings | None = None
     service: Service | None = None
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    # The language a person's app is set to (Sender.language_code), by user.
+    app_languages: dict[str, str] = field(default_factory=dict)
+
+    def sender(self, user: str) -> Sender:
+        return Sender(user, user.title(), self.app_languages.get(user))
 
     async def start(self) -> Service:
         if self.settings is None:
@@ -99,7 +104,7 @@ class Stage:
             TextMessage(
                 message_id=message_id,
                 chat=ChatRef(chat or user, is_direct=direct),
-                sender=Sender(user, user.title()),
+                sender=self.sender(user),
                 text=text,
                 reply_to=reply_to,
             )
@@ -127,7 +132,7 @@ class Stage:
             MediaMessage(
                 message_id=message_id,
                 chat=ChatRef(chat, is_direct=direct),
-                sender=Sender(user, user.title()),
+                sender=self.sender(user),
                 attachment=Attachment(ref, kind, size=len(data), filename=path.name),  # type: ignore[arg-type]
                 caption=caption,
             )

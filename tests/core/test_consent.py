@@ -149,7 +149,7 @@ async def test_paused_backlog_and_album_compilation_respect_consent(stage: Stage
     assert audio_titles(stage, "papa_lina") == [f"{LOUP} : Lina"]
     await stage.say("papa_lina", "/ecouter 1")
     await eventually(lambda: len(audio_titles(stage, "papa_lina")) == 2)
-    assert "1 enregistrements" in audio_titles(stage, "papa_lina")[-1]
+    assert "album complet, 1 enregistrement)" in audio_titles(stage, "papa_lina")[-1]
 
 
 async def test_two_children_with_the_same_first_name_are_told_apart(stage: Stage) -> None:

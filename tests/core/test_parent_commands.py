@@ -48,7 +48,7 @@ async def test_albums_and_listen_to_a_whole_album(stage: Stage) -> None:
     await eventually(lambda: len(stage.adapter.audio_to("papa")) == 2)
     await stage.say("papa", "/albums")
     listing = stage.adapter.texts_to("papa")[-1]
-    assert "1. Le loup qui voulait changer de couleur (en cours) : 2 enregistrement(s)" in listing
+    assert "1. Le loup qui voulait changer de couleur (en cours) : 2 enregistrements" in listing
     await stage.say("papa", "/écouter 1")
     whole = stage.adapter.audio_to("papa")[-1].message.audio
     assert whole is not None and "album complet, 2 enregistrements" in whole.title

@@ -118,7 +118,9 @@ class _Handler:
             return {"url": (fake.webhook or {}).get("url", ""), "pending_update_count": 0}
         if name == "setMyCommands":
             scope = params.get("scope") or {"type": "default"}
-            fake.commands[scope["type"]] = list(params["commands"])
+            language = params.get("language_code")
+            key = f"{scope['type']}:{language}" if language else scope["type"]
+            fake.commands[key] = list(params["commands"])
             return True
         if name in ("setMyDescription", "setMyShortDescription"):
             key = "description" if name == "setMyDescription" else "short_description"
