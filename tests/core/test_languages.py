@@ -42,7 +42,10 @@ async def test_portuguese_from_the_app_language_through_the_whole_story(stage: S
     assert stage.adapter.texts_to("mae")[-1].startswith("Obrigado, anotado")
     await stage.say("mae", "/aide")
     help_text = stage.adapter.texts_to("mae")[-1]
-    assert help_text.startswith("O que me pode pedir:")
+    assert help_text.startswith(
+        "As suas definições: inscrito(a) para Lina, gravações recebidas logo que são publicadas."
+    )
+    assert "\n\nO que me pode pedir:\n" in help_text
     assert "/frequence : immediat (logo)" in help_text and "/langue :" in help_text
     await stage.say("mae", "/frequence quotidien")
     answer = stage.adapter.texts_to("mae")[-1]
@@ -90,8 +93,11 @@ async def test_arabic_chosen_with_langue_then_erased_with_the_family(stage: Stag
 
     await stage.say("baba", "/aide")
     help_text = stage.adapter.texts_to("baba")[-1]
-    assert help_text.startswith("ما يمكنك أن تطلبه مني:") and "/ecouter" in help_text
+    assert help_text.startswith("إعداداتك: مسجَّل لـ Tom")
+    assert "ما يمكنك أن تطلبه مني:" in help_text and "/ecouter" in help_text
     assert no_french_but_names(help_text)
+    await stage.say("baba", "شكرا")
+    assert stage.adapter.texts_to("baba")[-1] == "عفوا! استماعا ممتعا مع العائلة."
     await stage.say("baba", "/frequence")
     question = stage.adapter.sent[-1].message
     assert question.text.startswith("متى تريد أن تصلك التسجيلات؟")
