@@ -83,6 +83,11 @@ def is_rtl(code: str | None = None) -> bool:
     return (code or _current.get()) in RIGHT_TO_LEFT
 
 
+def text_direction(code: str | None = None) -> str:
+    """``rtl`` or ``ltr``: the ``dir`` of a page in that language (the current one)."""
+    return "rtl" if is_rtl(code) else "ltr"
+
+
 @cache
 def catalog(lang: str) -> gettext.NullTranslations:
     """The compiled catalog of one language (read once per process)."""
