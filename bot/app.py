@@ -7,6 +7,7 @@ import asyncio
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from bot.aio import nap
 from bot.audio import AudioLimits, AudioPipeline
@@ -34,12 +35,17 @@ class StartupError(Exception):
     """The service cannot start; the message is one French line."""
 
 
+def database_target(settings: Settings) -> Path | str:
+    """The PostgreSQL URL when configured, else the SQLite file in data_dir."""
+    return settings.database or settings.data_dir / "petites-voix.sqlite3"
+
+
 async def open_context(
     settings: Settings,
     adapters: Mapping[str, ChatAdapter],
     clock: Clock | None = None,
 ) -> Context:
-    db = await Database.open(settings.data_dir / "petites-voix.sqlite3")
+    db = await Database.open(database_target(settings))
     repos = Repositories.over(db)
     await repos.schools.fill_missing_keys()
     audio = settings.audio

@@ -1,200 +1,107 @@
-"""The database handle: one aiosqlite connection, passed to whoever needs it.
+"""The database handle, passed to whoever needs it: SQLite or PostgreSQL.
 
-SQL is written once with PostgreSQL-style ``$1`` placeholders; this SQLite
-backend rewrites them to ``?1``. Statements and transactions are serialised
-on the connection by a lock, so concurrent tasks never interleave inside a
-transaction.
+SQL is written once, with PostgreSQL-style ``$1`` placeholders, in the
+common dialect of both engines (``ON CONFLICT``, ``RETURNING``, ``excluded.``,
+``UPDATE ... FROM``, times as ISO-8601 UTC text, flags as 0/1 integers).
+What differs (identity columns, write locking, migrations, row types) lives
+in the two backends (storage/sqlite.py, storage/postgres.py) and in their
+migration folders. Repositories only see :class:`Executor` and
+:class:`Database`; :meth:`Database.open` picks the backend from its target.
 """
 
 from __future__ import annotations
 
-import asyncio
-import re
-from collections.abc import AsyncIterator, Iterable, Sequence
-from contextlib import asynccontextmanager
-from importlib import resources
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import aiosqlite
-
-_PLACEHOLDER = re.compile(r"\$(\d+)")
-
-Row = aiosqlite.Row
+from typing import Any, Protocol
 
 
-def _sqlite(sql: str) -> str:
-    return _PLACEHOLDER.sub(r"?\1", sql)
+class Row(Protocol):
+    """A result row, read by column name (``r["id"]``) or position (``r[0]``)."""
+
+    def __getitem__(self, key: int | str, /) -> Any: ...
+
+    def __iter__(self) -> Iterator[Any]: ...
+
+    def __len__(self) -> int: ...
 
 
-class Executor:
+@dataclass
+class QueryCount:
+    """Round trips to the database, for benchmarks (queries per delivery)."""
+
+    queries: int = 0
+
+
+class Executor(ABC):
     """What repositories use: inside a transaction or not, the same calls."""
 
-    def __init__(self, conn: aiosqlite.Connection) -> None:
-        self._conn = conn
-
+    @abstractmethod
     async def execute(self, sql: str, *args: Any) -> int:
         """Run one statement; returns the number of rows changed."""
-        cur = await self._conn.execute(_sqlite(sql), args)
-        count = cur.rowcount
-        await cur.close()
-        return count
 
-    async def fetch(self, sql: str, *args: Any) -> list[Row]:
-        async with self._conn.execute(_sqlite(sql), args) as cur:
-            return list(await cur.fetchall())
+    @abstractmethod
+    async def fetch(self, sql: str, *args: Any) -> list[Row]: ...
 
-    async def fetchrow(self, sql: str, *args: Any) -> Row | None:
-        async with self._conn.execute(_sqlite(sql), args) as cur:
-            return await cur.fetchone()
+    @abstractmethod
+    async def fetchrow(self, sql: str, *args: Any) -> Row | None: ...
+
+    @abstractmethod
+    async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None: ...
 
     async def fetchval(self, sql: str, *args: Any) -> Any:
         row = await self.fetchrow(sql, *args)
         return None if row is None else row[0]
 
-    async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
-        await self._conn.executemany(_sqlite(sql), rows)
 
+class Database(Executor):
+    """A connection (SQLite) or a pool (PostgreSQL) with its schema migrated."""
 
-class _Locked(Executor):
-    """Each call takes the connection lock (autocommit statements)."""
+    backend: str
+    counter: QueryCount
 
-    def __init__(self, conn: aiosqlite.Connection, lock: asyncio.Lock) -> None:
-        super().__init__(conn)
-        self._lock = lock
+    @staticmethod
+    async def open(target: Path | str) -> Database:
+        """A SQLite file path, or a ``postgresql://`` URL; migrated before use."""
+        if isinstance(target, str) and is_postgres_url(target):
+            from storage.postgres import PostgresDatabase
 
-    async def execute(self, sql: str, *args: Any) -> int:
-        async with self._lock:
-            return await super().execute(sql, *args)
+            return await PostgresDatabase.connect(target)
+        from storage.sqlite import SqliteDatabase
 
-    async def fetch(self, sql: str, *args: Any) -> list[Row]:
-        async with self._lock:
-            return await super().fetch(sql, *args)
+        return await SqliteDatabase.connect(Path(target))
 
-    async def fetchrow(self, sql: str, *args: Any) -> Row | None:
-        async with self._lock:
-            return await super().fetchrow(sql, *args)
+    @abstractmethod
+    def transaction(self) -> AbstractAsyncContextManager[Executor]:
+        """One writer at a time, as SQLite's ``BEGIN IMMEDIATE``: what a
+        transaction reads stays true until it commits."""
 
-    async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
-        async with self._lock:
-            await super().executemany(sql, rows)
-
-
-class Database(_Locked):
-    backend = "sqlite"
-
-    def __init__(self, conn: aiosqlite.Connection, path: Path) -> None:
-        super().__init__(conn, asyncio.Lock())
-        self.path = path
-
-    @classmethod
-    async def open(cls, path: Path) -> Database:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        conn = await aiosqlite.connect(path, isolation_level=None)
-        conn.row_factory = aiosqlite.Row
-        for pragma in (
-            "PRAGMA journal_mode=WAL",
-            "PRAGMA foreign_keys=ON",
-            "PRAGMA busy_timeout=5000",
-            "PRAGMA synchronous=NORMAL",
-        ):
-            await conn.execute(pragma)
-        db = cls(conn, path)
-        await db.migrate()
-        return db
-
-    async def close(self) -> None:
-        async with self._lock:
-            await self._conn.close()
-
-    @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[Executor]:
-        async with self._lock:
-            await self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield Executor(self._conn)
-            except BaseException:
-                await self._conn.execute("ROLLBACK")
-                raise
-            else:
-                await self._conn.execute("COMMIT")
-
-    @asynccontextmanager
-    async def bound(self) -> AsyncIterator[Database]:
+    @abstractmethod
+    def bound(self) -> AbstractAsyncContextManager[Database]:
         """One transaction, as a ``Database`` that repositories can be built
         over (``Repositories.unit_of_work``): everything done through it
-        commits together or not at all. Nothing else reaches the database
-        meanwhile, so nothing inside may wait on a platform, nor use the
-        outer handle (that would wait forever)."""
-        async with self._lock:
-            await self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield _InTransaction(self._conn, self.path)
-            except BaseException:
-                await self._conn.execute("ROLLBACK")
-                raise
-            else:
-                await self._conn.execute("COMMIT")
+        commits together or not at all; a repository's own ``transaction()``
+        inside becomes a savepoint. Nothing inside may wait on a platform,
+        nor use the outer handle."""
 
+    @abstractmethod
     async def migrate(self) -> int:
-        """Apply the numbered ``migrations/NNNN_*.sql`` not yet applied."""
-        await self.execute(
-            "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY)"
-        )
-        current = await self.fetchval("SELECT COALESCE(MAX(version), 0) FROM schema_version")
-        applied = int(current)
-        for version, script in _migrations():
-            if version <= applied:
-                continue
-            async with self._lock:
-                # One script, one transaction: a migration applies whole or not.
-                await self._conn.executescript(
-                    f"BEGIN;\n{script}\n"
-                    f"INSERT INTO schema_version (version) VALUES ({version:d});\nCOMMIT;"
-                )
-            applied = version
-        return applied
+        """Apply the migrations not yet applied, under a lock; the version."""
 
+    @abstractmethod
+    async def close(self) -> None: ...
+
+    @abstractmethod
     async def backup(self, target: Path) -> None:
-        """Online copy of the live database (SQLite backup API)."""
-        async with self._lock:
-            dest = await aiosqlite.connect(target)
-            try:
-                await self._conn.backup(dest)
-            finally:
-                await dest.close()
+        """A consistent copy of the live database into a SQLite file."""
+
+    @property
+    def queries(self) -> int:
+        return self.counter.queries
 
 
-class _InTransaction(Database):
-    """The database inside an open transaction: the outer lock is already
-    held; a repository's own ``transaction()`` becomes a savepoint."""
-
-    @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[Executor]:
-        async with self._lock:
-            await self._conn.execute("SAVEPOINT unit")
-            try:
-                yield Executor(self._conn)
-            except BaseException:
-                await self._conn.execute("ROLLBACK TO unit")
-                await self._conn.execute("RELEASE unit")
-                raise
-            else:
-                await self._conn.execute("RELEASE unit")
-
-    @asynccontextmanager
-    async def bound(self) -> AsyncIterator[Database]:
-        yield self  # already one transaction
-
-    async def close(self) -> None:
-        raise RuntimeError("the database is closed by its owner, not by a unit of work")
-
-
-def _migrations() -> list[tuple[int, str]]:
-    folder = resources.files("storage") / "migrations"
-    found = []
-    for entry in folder.iterdir():
-        name = entry.name
-        if name.endswith(".sql") and name[:4].isdigit():
-            found.append((int(name[:4]), entry.read_text(encoding="utf-8")))
-    return sorted(found)
+def is_postgres_url(target: str) -> bool:
+    return target.startswith(("postgresql://", "postgres://"))

@@ -1,1 +1,1 @@
-pytest_plugins = ["tests.matrix_harness.fixtures"]
+pytest_plugins = ["tests.matrix_harness.fixtures", "tests.postgres_server"]

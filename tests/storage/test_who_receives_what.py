@@ -6,6 +6,7 @@ service in tests/core/test_consent_machine.py.)"""
 
 from __future__ import annotations
 
+import asyncio
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,6 +17,7 @@ from hypothesis import strategies as st
 from storage.db import Database
 from storage.repos import Repositories
 from storage.repos.recordings import NewRecording, ProcessedFiles
+from tests.postgres_server import PostgresServer
 
 NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 
@@ -122,8 +124,6 @@ def test_deliveries_never_leave_their_audience(
     children: list[tuple[int, bool | None, int]],
     recordings: list[tuple[int, list[int], bool]],
 ) -> None:
-    import asyncio
-
     async def run() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             db = await Database.open(Path(tmp) / "pv.sqlite3")
@@ -131,5 +131,23 @@ def test_deliveries_never_leave_their_audience(
                 await _scenario(db, classes, children, recordings)
             finally:
                 await db.close()
+
+    asyncio.run(run())
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(classes=st.integers(1, 3), children=children_st, recordings=recordings_st)
+def test_deliveries_never_leave_their_audience_on_postgresql(
+    postgres: PostgresServer,
+    classes: int,
+    children: list[tuple[int, bool | None, int]],
+    recordings: list[tuple[int, list[int], bool]],
+) -> None:
+    async def run() -> None:
+        db = await Database.open(postgres.fresh_database())
+        try:
+            await _scenario(db, classes, children, recordings)
+        finally:
+            await db.close()
 
     asyncio.run(run())

@@ -1,0 +1,245 @@
+"""The PostgreSQL backend: psycopg 3, async, over a connection pool.
+
+Statements keep their ``$1`` placeholders (psycopg's raw cursor sends them
+as they are). Rows are read by name or position, like SQLite's. A
+transaction takes a transaction-scoped advisory lock first: writers queue
+one at a time, as SQLite's ``BEGIN IMMEDIATE`` makes them, so what a
+repository reads inside a transaction stays true until it commits, whatever
+the number of processes. Migrations run under a session advisory lock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from psycopg import AsyncConnection, AsyncCursor, AsyncRawCursor
+from psycopg_pool import AsyncConnectionPool
+
+from storage.db import Database, Executor, QueryCount, Row
+from storage.schema import migrations
+
+# Advisory lock keys (any bigint): one for migrations, one for writers.
+MIGRATION_LOCK = 0x5076_0001
+WRITE_LOCK = 0x5076_0002
+
+
+class PgRow:
+    """A row by name or position; ``names`` is shared by a result's rows."""
+
+    __slots__ = ("_names", "_values")
+
+    def __init__(self, names: dict[str, int], values: Sequence[Any]) -> None:
+        self._names = names
+        self._values = values
+
+    def __getitem__(self, key: int | str) -> Any:
+        if isinstance(key, str):
+            return self._values[self._names[key]]
+        return self._values[key]
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def keys(self) -> list[str]:
+        return list(self._names)
+
+
+def _row_maker(cursor: AsyncCursor[Any]) -> Callable[[Sequence[Any]], PgRow]:
+    names: dict[str, int] = {}
+    for index, column in enumerate(cursor.description or ()):
+        names.setdefault(column.name, index)  # the first of two same names, as SQLite
+    return lambda values: PgRow(names, values)
+
+
+Conn = AsyncConnection[PgRow]
+
+
+class PgExecutor(Executor):
+    def __init__(self, conn: Conn, counter: QueryCount) -> None:
+        self._conn = conn
+        self.counter = counter
+
+    async def execute(self, sql: str, *args: Any) -> int:
+        self.counter.queries += 1
+        cur = await self._conn.execute(sql, args)
+        return cur.rowcount
+
+    async def fetch(self, sql: str, *args: Any) -> list[Row]:
+        self.counter.queries += 1
+        cur = await self._conn.execute(sql, args)
+        return list(await cur.fetchall())
+
+    async def fetchrow(self, sql: str, *args: Any) -> Row | None:
+        self.counter.queries += 1
+        cur = await self._conn.execute(sql, args)
+        return await cur.fetchone()
+
+    async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        batch = list(rows)
+        if not batch:
+            return
+        self.counter.queries += 1
+        async with self._conn.cursor() as cur:
+            await cur.executemany(sql, batch)
+
+
+async def _configure(conn: Conn) -> None:
+    conn.cursor_factory = AsyncRawCursor
+    conn.row_factory = _row_maker
+
+
+class PostgresDatabase(Database):
+    backend = "postgresql"
+
+    def __init__(self, pool: AsyncConnectionPool[Conn]) -> None:
+        self.counter = QueryCount()
+        self._pool = pool
+
+    @classmethod
+    async def connect(
+        cls, url: str, *, min_size: int = 1, max_size: int = 8, wait_s: float = 30.0
+    ) -> PostgresDatabase:
+        pool: AsyncConnectionPool[Conn] = AsyncConnectionPool(
+            url,
+            min_size=min_size,
+            max_size=max_size,
+            kwargs={"autocommit": True},
+            configure=_configure,
+            open=False,
+            timeout=wait_s,
+        )
+        await pool.open(wait=True, timeout=wait_s)
+        db = cls(pool)
+        try:
+            await db.migrate()
+        except BaseException:
+            await pool.close()
+            raise
+        return db
+
+    async def execute(self, sql: str, *args: Any) -> int:
+        async with self._pool.connection() as conn:
+            return await PgExecutor(conn, self.counter).execute(sql, *args)
+
+    async def fetch(self, sql: str, *args: Any) -> list[Row]:
+        async with self._pool.connection() as conn:
+            return await PgExecutor(conn, self.counter).fetch(sql, *args)
+
+    async def fetchrow(self, sql: str, *args: Any) -> Row | None:
+        async with self._pool.connection() as conn:
+            return await PgExecutor(conn, self.counter).fetchrow(sql, *args)
+
+    async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        async with self._pool.connection() as conn:
+            await PgExecutor(conn, self.counter).executemany(sql, rows)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Executor]:
+        async with self._pool.connection() as conn:
+            # BEGIN and the writers' lock in one round trip (simple protocol).
+            self.counter.queries += 1
+            await conn.execute(f"BEGIN; SELECT pg_advisory_xact_lock({WRITE_LOCK:d})")
+            try:
+                yield PgExecutor(conn, self.counter)
+            except BaseException:
+                await conn.execute("ROLLBACK")
+                raise
+            else:
+                self.counter.queries += 1
+                await conn.execute("COMMIT")
+
+    @asynccontextmanager
+    async def bound(self) -> AsyncIterator[Database]:
+        async with self._pool.connection() as conn:
+            self.counter.queries += 1
+            await conn.execute(f"BEGIN; SELECT pg_advisory_xact_lock({WRITE_LOCK:d})")
+            try:
+                yield _PgInTransaction(self._pool, conn, self.counter)
+            except BaseException:
+                await conn.execute("ROLLBACK")
+                raise
+            else:
+                self.counter.queries += 1
+                await conn.execute("COMMIT")
+
+    async def migrate(self) -> int:
+        """Apply ``migrations/postgresql/NNNN_*.sql`` not yet applied, each in
+        its own transaction, holding a session advisory lock: a second
+        process starting at the same moment waits, then finds them applied."""
+        async with self._pool.connection() as conn:
+            await conn.execute(f"SELECT pg_advisory_lock({MIGRATION_LOCK:d})")
+            try:
+                await conn.execute(
+                    "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY)"
+                )
+                cur = await conn.execute("SELECT COALESCE(MAX(version), 0) FROM schema_version")
+                row = await cur.fetchone()
+                applied = int(row[0]) if row else 0
+                for version, script in migrations("postgresql"):
+                    if version <= applied:
+                        continue
+                    async with conn.transaction():
+                        # No parameters: the simple protocol runs the whole script.
+                        await conn.execute(script.encode())
+                        await conn.execute(
+                            "INSERT INTO schema_version (version) VALUES ($1)", (version,)
+                        )
+                    applied = version
+            finally:
+                await conn.execute(f"SELECT pg_advisory_unlock({MIGRATION_LOCK:d})")
+        return applied
+
+    async def close(self) -> None:
+        await self._pool.close()
+
+    async def backup(self, target: Path) -> None:
+        raise NotImplementedError(
+            "sauvegarde d'une base PostgreSQL : utilisez pg_dump (voir le README)"
+        )
+
+
+class _PgInTransaction(PostgresDatabase):
+    """The database inside an open transaction: every call on its connection."""
+
+    def __init__(self, pool: AsyncConnectionPool[Conn], conn: Conn, counter: QueryCount) -> None:
+        super().__init__(pool)
+        self.counter = counter
+        self._plain = PgExecutor(conn, counter)
+        self._conn = conn
+
+    async def execute(self, sql: str, *args: Any) -> int:
+        return await self._plain.execute(sql, *args)
+
+    async def fetch(self, sql: str, *args: Any) -> list[Row]:
+        return await self._plain.fetch(sql, *args)
+
+    async def fetchrow(self, sql: str, *args: Any) -> Row | None:
+        return await self._plain.fetchrow(sql, *args)
+
+    async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        await self._plain.executemany(sql, rows)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Executor]:
+        await self._conn.execute("SAVEPOINT unit")
+        try:
+            yield self._plain
+        except BaseException:
+            await self._conn.execute("ROLLBACK TO SAVEPOINT unit")
+            await self._conn.execute("RELEASE SAVEPOINT unit")
+            raise
+        else:
+            await self._conn.execute("RELEASE SAVEPOINT unit")
+
+    @asynccontextmanager
+    async def bound(self) -> AsyncIterator[Database]:
+        yield self  # already one transaction
+
+    async def close(self) -> None:
+        raise RuntimeError("the database is closed by its owner, not by a unit of work")

@@ -1,0 +1,206 @@
+"""The embedded backend: one aiosqlite connection.
+
+Placeholders ``$1`` become ``?1``. Statements and transactions are
+serialised on the connection by a lock, so concurrent tasks never interleave
+inside a transaction; ``BEGIN IMMEDIATE`` keeps other processes out too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from storage.db import Database, Executor, QueryCount, Row
+from storage.schema import migrations, statements
+
+_PLACEHOLDER = re.compile(r"\$(\d+)")
+
+
+def _sqlite(sql: str) -> str:
+    return _PLACEHOLDER.sub(r"?\1", sql)
+
+
+class SqliteExecutor(Executor):
+    def __init__(self, conn: aiosqlite.Connection, counter: QueryCount) -> None:
+        self._conn = conn
+        self.counter = counter
+
+    async def execute(self, sql: str, *args: Any) -> int:
+        self.counter.queries += 1
+        cur = await self._conn.execute(_sqlite(sql), args)
+        count = cur.rowcount
+        await cur.close()
+        return count
+
+    async def fetch(self, sql: str, *args: Any) -> list[Row]:
+        self.counter.queries += 1
+        async with self._conn.execute(_sqlite(sql), args) as cur:
+            return list(await cur.fetchall())
+
+    async def fetchrow(self, sql: str, *args: Any) -> Row | None:
+        self.counter.queries += 1
+        async with self._conn.execute(_sqlite(sql), args) as cur:
+            row: Row | None = await cur.fetchone()
+            return row
+
+    async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        self.counter.queries += 1
+        await self._conn.executemany(_sqlite(sql), rows)
+
+
+class SqliteDatabase(Database):
+    backend = "sqlite"
+
+    def __init__(self, conn: aiosqlite.Connection, path: Path) -> None:
+        self.counter = QueryCount()
+        self._conn = conn
+        self._lock = asyncio.Lock()
+        self._plain = SqliteExecutor(conn, self.counter)
+        self.path = path
+
+    @classmethod
+    async def connect(cls, path: Path) -> SqliteDatabase:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        conn = await aiosqlite.connect(path, isolation_level=None)
+        conn.row_factory = aiosqlite.Row
+        for pragma in (
+            "PRAGMA journal_mode=WAL",
+            "PRAGMA foreign_keys=ON",
+            "PRAGMA busy_timeout=5000",
+            "PRAGMA synchronous=NORMAL",
+        ):
+            await conn.execute(pragma)
+        db = cls(conn, path)
+        await db.migrate()
+        return db
+
+    # Each call outside a transaction takes the connection lock (autocommit).
+    async def execute(self, sql: str, *args: Any) -> int:
+        async with self._lock:
+            return await self._plain.execute(sql, *args)
+
+    async def fetch(self, sql: str, *args: Any) -> list[Row]:
+        async with self._lock:
+            return await self._plain.fetch(sql, *args)
+
+    async def fetchrow(self, sql: str, *args: Any) -> Row | None:
+        async with self._lock:
+            return await self._plain.fetchrow(sql, *args)
+
+    async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        async with self._lock:
+            await self._plain.executemany(sql, rows)
+
+    async def close(self) -> None:
+        async with self._lock:
+            await self._conn.close()
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Executor]:
+        async with self._lock:
+            await self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._plain
+            except BaseException:
+                await self._conn.execute("ROLLBACK")
+                raise
+            else:
+                await self._conn.execute("COMMIT")
+
+    @asynccontextmanager
+    async def bound(self) -> AsyncIterator[Database]:
+        async with self._lock:
+            await self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield _SqliteInTransaction(self)
+            except BaseException:
+                await self._conn.execute("ROLLBACK")
+                raise
+            else:
+                await self._conn.execute("COMMIT")
+
+    async def migrate(self) -> int:
+        """Apply ``migrations/NNNN_*.sql`` not yet applied, all in one
+        ``BEGIN IMMEDIATE`` transaction: a second process starting at the same
+        moment waits, then finds them applied."""
+        async with self._lock:
+            await self._conn.execute(
+                "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY)"
+            )
+            await self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                async with self._conn.execute(
+                    "SELECT COALESCE(MAX(version), 0) FROM schema_version"
+                ) as cur:
+                    row = await cur.fetchone()
+                applied = int(row[0]) if row else 0
+                for version, script in migrations("sqlite"):
+                    if version <= applied:
+                        continue
+                    for statement in statements(script):
+                        await self._conn.execute(statement)
+                    await self._conn.execute(
+                        "INSERT INTO schema_version (version) VALUES (?)", (version,)
+                    )
+                    applied = version
+            except BaseException:
+                await self._conn.execute("ROLLBACK")
+                raise
+            await self._conn.execute("COMMIT")
+        return applied
+
+    async def backup(self, target: Path) -> None:
+        """Online copy of the live database (SQLite backup API)."""
+        async with self._lock:
+            dest = await aiosqlite.connect(target)
+            try:
+                await self._conn.backup(dest)
+            finally:
+                await dest.close()
+
+
+class _SqliteInTransaction(SqliteDatabase):
+    """The database inside an open transaction: the outer lock is already
+    held, so calls go straight to the connection."""
+
+    def __init__(self, outer: SqliteDatabase) -> None:
+        super().__init__(outer._conn, outer.path)
+        self.counter = outer.counter
+        self._plain = SqliteExecutor(outer._conn, outer.counter)
+
+    async def execute(self, sql: str, *args: Any) -> int:
+        return await self._plain.execute(sql, *args)
+
+    async def fetch(self, sql: str, *args: Any) -> list[Row]:
+        return await self._plain.fetch(sql, *args)
+
+    async def fetchrow(self, sql: str, *args: Any) -> Row | None:
+        return await self._plain.fetchrow(sql, *args)
+
+    async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        await self._plain.executemany(sql, rows)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Executor]:
+        await self._conn.execute("SAVEPOINT unit")
+        try:
+            yield self._plain
+        except BaseException:
+            await self._conn.execute("ROLLBACK TO unit")
+            await self._conn.execute("RELEASE unit")
+            raise
+        else:
+            await self._conn.execute("RELEASE unit")
+
+    @asynccontextmanager
+    async def bound(self) -> AsyncIterator[Database]:
+        yield self  # already one transaction
+
+    async def close(self) -> None:
+        raise RuntimeError("the database is closed by its owner, not by a unit of work")
