@@ -5,7 +5,13 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
 LOCALES := bot/locales
-.PHONY: test lint demo bench clean locales catalogs
+
+# Debian packages the tests use, and one file that shows each is there.
+# PostgreSQL 15: the storage and story suites also run on it.
+DEBIAN_PACKAGES := postgresql
+DEBIAN_FILES    := /usr/lib/postgresql/15/bin/initdb
+
+.PHONY: test lint demo bench clean locales catalogs debian-packages
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,7 +38,18 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check bot adapters storage tests bench
 	$(BIN)/mypy
 
-test: lint
+# Installed with apt-get when run as root; otherwise one line names them.
+debian-packages:
+	@for f in $(DEBIAN_FILES); do [ -e "$$f" ] || missing=1; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y $(DEBIAN_PACKAGES); \
+	  else \
+	    echo "paquets Debian manquants (à installer en root) : $(DEBIAN_PACKAGES)"; exit 1; \
+	  fi; \
+	fi
+
+test: lint debian-packages
 	$(BIN)/pytest -q
 
 demo: $(STAMP)
