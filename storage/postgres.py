@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from psycopg import AsyncConnection, AsyncCursor, AsyncRawCursor
+from psycopg.types.string import StrDumper
 from psycopg_pool import AsyncConnectionPool
 
 from storage.db import Database, Executor, QueryCount, Row
@@ -91,6 +92,9 @@ class PgExecutor(Executor):
 
 async def _configure(conn: Conn) -> None:
     conn.cursor_factory = AsyncRawCursor
+    # Strings go as text (psycopg's default is "unknown"): our times and
+    # codes are text, and a parameter a statement leaves unused still has a type.
+    conn.adapters.register_dumper(str, StrDumper)
     conn.row_factory = _row_maker
 
 

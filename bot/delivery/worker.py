@@ -48,6 +48,9 @@ class DeliveryWorker:
         self.gate = UploadGate()
         self.wake = ctx.wake.delivery.setdefault(self.platform, asyncio.Event())
         self._in_flight: dict[tuple[str, int], asyncio.Task[None]] = {}
+        # One delivery at a time per chat, so that a family gets them in order
+        # whatever the database lets run side by side.
+        self._busy_chats: set[str] = set()
         self._slots = asyncio.Semaphore(IN_FLIGHT)
         self.failures = FailurePolicy(ctx, self.platform, self.pacer, settings.max_attempts)
         self.digests = DigestSender(ctx, adapter, self.gate, self.failures)
@@ -88,7 +91,7 @@ class DeliveryWorker:
         for delivery in due:
             if stopping.is_set():
                 return 0
-            if ("delivery", delivery.id) in self._in_flight:
+            if ("delivery", delivery.id) in self._in_flight or delivery.chat_id in self._busy_chats:
                 continue
             chat_wait = self.pacer.chat_ready_in(delivery.chat_id)
             if chat_wait > 0:
@@ -99,7 +102,8 @@ class DeliveryWorker:
                 await asyncio.sleep(global_wait)
             await self._slots.acquire()
             self.pacer.take(delivery.chat_id)
-            self._launch(("delivery", delivery.id), self._deliver(delivery))
+            self._busy_chats.add(delivery.chat_id)
+            self._launch(("delivery", delivery.id), self._deliver(delivery), delivery.chat_id)
             launched += 1
         digests_wait = await self._launch_digests(stopping)
         if launched or digests_wait == 0:
@@ -137,13 +141,17 @@ class DeliveryWorker:
             return IDLE_WAIT_S
         return max(0.05, (next_at - now).total_seconds())
 
-    def _launch(self, key: tuple[str, int], work: Coroutine[Any, Any, None]) -> None:
+    def _launch(
+        self, key: tuple[str, int], work: Coroutine[Any, Any, None], chat_id: str | None = None
+    ) -> None:
         task = asyncio.create_task(work)
         self._in_flight[key] = task
-        task.add_done_callback(functools.partial(self._done, key))
+        task.add_done_callback(functools.partial(self._done, key, chat_id))
 
-    def _done(self, key: tuple[str, int], _task: asyncio.Task[None]) -> None:
+    def _done(self, key: tuple[str, int], chat_id: str | None, _task: asyncio.Task[None]) -> None:
         self._in_flight.pop(key, None)
+        if chat_id is not None:
+            self._busy_chats.discard(chat_id)
         self._slots.release()
         self.wake.set()  # what waited behind it may go now
 

@@ -84,8 +84,8 @@ class SchoolRepo:
 
     async def find_classes(self, name: str, school: str | None = None) -> list[Class]:
         rows = await self.db.fetch(
-            f"""{_CLASS} WHERE c.name_key = $1 AND ($2 IS NULL OR s.name_key = $2)
-                ORDER BY c.id""",
+            f"""{_CLASS} WHERE c.name_key = $1
+                AND (CAST($2 AS TEXT) IS NULL OR s.name_key = $2) ORDER BY c.id""",
             name_key(name),
             None if school is None else name_key(school),
         )

@@ -33,9 +33,10 @@ def sample(name: str) -> Path:
     return path
 
 
-def settings_for(data_dir: Path, **schedule: object) -> Settings:
+def settings_for(data_dir: Path, database: str | None = None, **schedule: object) -> Settings:
     return Settings(
         data_dir=data_dir,
+        database=database,
         schedule=replace(ScheduleSettings(), **schedule),  # type: ignore[arg-type]
         delivery=DeliverySettings(grace_seconds=60),
     )
@@ -64,6 +65,8 @@ def code_in(text: str) -> str:
 @dataclass
 class Stage:
     data_dir: Path
+    # A PostgreSQL URL (the tests' server), or None: SQLite in data_dir.
+    database: str | None = None
     adapter: MemoryAdapter = field(default_factory=MemoryAdapter)
     clock: ManualClock = field(default_factory=lambda: ManualClock(MORNING))
     settings: Settings | None = None
@@ -77,7 +80,7 @@ class Stage:
 
     async def start(self) -> Service:
         if self.settings is None:
-            self.settings = settings_for(self.data_dir)
+            self.settings = settings_for(self.data_dir, self.database)
         self.service = await Service.create(self.settings, {"memory": self.adapter}, self.clock)
         await self.service.start()
         return self.service

@@ -112,11 +112,11 @@ async def test_file_over_the_size_limit_is_refused_before_download(stage: Stage)
     await _unchanged(stage, before)
 
 
-async def test_too_long_a_recording(tmp_path: Path) -> None:
-    stage = Stage(tmp_path / "data")
+async def test_too_long_a_recording(tmp_path: Path, database: str | None) -> None:
+    stage = Stage(tmp_path / "data", database=database)
     from tests.core.harness import settings_for
 
-    base = settings_for(tmp_path / "data")
+    base = settings_for(tmp_path / "data", database)
     stage.settings = replace(base, audio=AudioSettings(max_minutes=0.05))  # 3 seconds
     await stage.start()
     try:

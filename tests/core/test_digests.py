@@ -165,8 +165,10 @@ async def test_two_timers_for_the_same_period_make_one_digest(stage: Stage) -> N
     assert len(digest_texts(stage, "papa")) == 1
 
 
-async def test_restart_before_and_after_the_digest_time(tmp_path: Path) -> None:
-    first = Stage(tmp_path / "data")
+async def test_restart_before_and_after_the_digest_time(
+    tmp_path: Path, database: str | None
+) -> None:
+    first = Stage(tmp_path / "data", database=database)
     await first.start()
     await class_with(first, papa="quotidien")
     await post(first, "Groupe 1")
@@ -175,7 +177,7 @@ async def test_restart_before_and_after_the_digest_time(tmp_path: Path) -> None:
     await first.stop()
 
     # Started again before 18:00: nothing yet; at 18:00, one digest.
-    second = Stage(tmp_path / "data", adapter=MemoryAdapter(), clock=first.clock)
+    second = Stage(tmp_path / "data", database=database, adapter=MemoryAdapter(), clock=first.clock)
     await second.start()
     await settle(second)
     assert second.adapter.sent == []
@@ -184,7 +186,7 @@ async def test_restart_before_and_after_the_digest_time(tmp_path: Path) -> None:
     await second.stop()
 
     # Started again after it: nothing twice.
-    third = Stage(tmp_path / "data", adapter=MemoryAdapter(), clock=first.clock)
+    third = Stage(tmp_path / "data", database=database, adapter=MemoryAdapter(), clock=first.clock)
     first.clock.set(paris(2026, 11, 24, 19, 0))
     await third.start()
     await settle(third)
@@ -192,8 +194,10 @@ async def test_restart_before_and_after_the_digest_time(tmp_path: Path) -> None:
     await third.stop()
 
 
-async def test_digest_due_while_stopped_goes_once_at_start(tmp_path: Path) -> None:
-    first = Stage(tmp_path / "data")
+async def test_digest_due_while_stopped_goes_once_at_start(
+    tmp_path: Path, database: str | None
+) -> None:
+    first = Stage(tmp_path / "data", database=database)
     await first.start()
     await class_with(first, papa="quotidien")
     await post(first, "Groupe 1", "Groupe 2")
@@ -201,14 +205,14 @@ async def test_digest_due_while_stopped_goes_once_at_start(tmp_path: Path) -> No
     await first.stop()
 
     first.clock.set(paris(2026, 11, 24, 19, 15))  # stopped through 18:00
-    second = Stage(tmp_path / "data", adapter=MemoryAdapter(), clock=first.clock)
+    second = Stage(tmp_path / "data", database=database, adapter=MemoryAdapter(), clock=first.clock)
     await second.start()  # catch-up at start, no tick needed
     await eventually(lambda: len(audio_titles(second, "papa")) == 2)
     await settle(second)
     assert len(digest_texts(second, "papa")) == 1
     await second.stop()
 
-    third = Stage(tmp_path / "data", adapter=MemoryAdapter(), clock=first.clock)
+    third = Stage(tmp_path / "data", database=database, adapter=MemoryAdapter(), clock=first.clock)
     await third.start()
     await settle(third)
     assert third.adapter.sent == []

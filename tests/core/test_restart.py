@@ -11,9 +11,9 @@ from tests.core.harness import Stage, eventually, sample
 TEACHER = "maitresse"
 
 
-async def test_restart_mid_fan_out_loses_nothing(tmp_path: Path) -> None:
+async def test_restart_mid_fan_out_loses_nothing(tmp_path: Path, database: str | None) -> None:
     parents = [f"parent{i}" for i in range(12)]
-    first = Stage(tmp_path / "data")
+    first = Stage(tmp_path / "data", database=database)
     await first.start()
     first.svc.drain_timeout = 0.5
     await first.setup_class(TEACHER)
@@ -27,7 +27,7 @@ async def test_restart_mid_fan_out_loses_nothing(tmp_path: Path) -> None:
     delivered_before = {s.message.chat_id for s in first.adapter.audio_to_any()}
     assert len(delivered_before) == 5
 
-    second = Stage(tmp_path / "data", adapter=MemoryAdapter(), clock=first.clock)
+    second = Stage(tmp_path / "data", database=database, adapter=MemoryAdapter(), clock=first.clock)
     await second.start()
     try:
 
@@ -43,8 +43,10 @@ async def test_restart_mid_fan_out_loses_nothing(tmp_path: Path) -> None:
         await second.stop()
 
 
-async def test_restart_while_a_recording_is_being_prepared(tmp_path: Path) -> None:
-    first = Stage(tmp_path / "data")
+async def test_restart_while_a_recording_is_being_prepared(
+    tmp_path: Path, database: str | None
+) -> None:
+    first = Stage(tmp_path / "data", database=database)
     await first.start()
     await first.setup_class(TEACHER)
     await first.invite_parent(TEACHER, "Lina", "papa_lina")
@@ -53,7 +55,7 @@ async def test_restart_while_a_recording_is_being_prepared(tmp_path: Path) -> No
     await first.post_audio(TEACHER, sample("loup_groupe2.mp3"), caption="Interrompu")
     await first.stop()
 
-    second = Stage(tmp_path / "data", adapter=first.adapter, clock=first.clock)
+    second = Stage(tmp_path / "data", database=database, adapter=first.adapter, clock=first.clock)
     await second.start()
     try:
         await second.svc.filing.wait_idle()
