@@ -82,6 +82,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--school")
     p = asub.add_parser("backup", parents=[common], help="copie de la base pendant le service")
     p.add_argument("file", type=Path)
+    p = asub.add_parser(
+        "copy-storage", parents=[common], help="copier l'installation SQLite dans PostgreSQL"
+    )
+    p.add_argument("--to", required=True, help="postgresql://utilisateur@hôte/base")
     return parser
 
 
@@ -192,6 +196,8 @@ async def run_service(settings: Settings) -> int:
 async def run_admin(settings: Settings, args: argparse.Namespace) -> int:
     from bot.app import open_context
 
+    if args.action == "copy-storage":  # two databases, not the service's context
+        return await _copy_storage(settings, args)
     if args.action in ("invitations", "invite-teacher"):
         settings = await with_telegram_username(settings)
     ctx = await open_context(settings, {})
@@ -255,6 +261,18 @@ async def with_telegram_username(settings: Settings) -> Settings:
         )
         return settings
     return replace(settings, telegram=replace(t, username=username))
+
+
+async def _copy_storage(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.moving_up import copy_to_postgres, explain
+
+    try:
+        result = await copy_to_postgres(settings, args.to)
+    except admin.AdminError as exc:
+        print(f"petites-voix: {exc}", file=sys.stderr)
+        return 1
+    print(json.dumps(result, ensure_ascii=False) if args.json else explain(result))
+    return 0
 
 
 def _family_target(args: argparse.Namespace) -> admin.FamilyTarget:

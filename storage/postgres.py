@@ -90,6 +90,35 @@ class PgExecutor(Executor):
             await cur.executemany(sql, batch)
 
 
+class BulkCopier:
+    def __init__(self, conn: Conn) -> None:
+        self._conn = conn
+
+    async def copy_rows(
+        self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]
+    ) -> None:
+        listed = ", ".join(f'"{c}"' for c in columns)
+        async with (
+            self._conn.cursor() as cur,
+            cur.copy(f'COPY "{table}" ({listed}) FROM STDIN') as copy,
+        ):
+            for row in rows:
+                await copy.write_row(row)
+
+    async def reset_identities(self) -> None:
+        """Identity columns continue after the largest id copied."""
+        cur = await self._conn.execute(
+            """SELECT table_name, column_name FROM information_schema.columns
+               WHERE table_schema = current_schema() AND is_identity = 'YES'"""
+        )
+        for table, column in await cur.fetchall():
+            await self._conn.execute(
+                f"""SELECT setval(pg_get_serial_sequence($1, $2),
+                      COALESCE((SELECT MAX("{column}") FROM "{table}"), 0) + 1, false)""",
+                (table, column),
+            )
+
+
 async def _configure(conn: Conn) -> None:
     conn.cursor_factory = AsyncRawCursor
     # Strings go as text (psycopg's default is "unknown"): our times and
@@ -171,6 +200,12 @@ class PostgresDatabase(Database):
             else:
                 self.counter.queries += 1
                 await conn.execute("COMMIT")
+
+    @asynccontextmanager
+    async def bulk(self) -> AsyncIterator[BulkCopier]:
+        """One transaction for loading many rows (``admin copy-storage``)."""
+        async with self._pool.connection() as conn, conn.transaction():
+            yield BulkCopier(conn)
 
     async def migrate(self) -> int:
         """Apply ``migrations/postgresql/NNNN_*.sql`` not yet applied, each in

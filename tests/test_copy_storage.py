@@ -1,0 +1,125 @@
+"""``admin copy-storage``: a SQLite installation with every kind of row,
+copied into the tests' PostgreSQL by the operator command; the counts match,
+and the service started on the copy goes on (a parent still receives)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from pathlib import Path
+
+from adapters.memory import MemoryAdapter
+from storage.db import Database
+from tests.core.digests_kit import class_with, paris, plan_at, post, settle
+from tests.core.harness import GROUP, Stage, eventually, sample
+from tests.postgres_server import PostgresServer
+from tests.service_process import REPO
+
+TEACHER = "maitresse"
+
+
+async def _installation(stage: Stage) -> None:
+    """Every table gets rows: class, staff, channel, families, invitations,
+    consent and tags, recordings, deliveries, uploads, digests, a compiled
+    album, the audit log, a wrong code and the platform's status."""
+    await class_with(stage, papa="immediat", mamie="quotidien")
+    await stage.say(TEACHER, "/consentement Enfant0 oui", chat=GROUP)
+    await post(stage, "#Enfant0 Groupe 1", "Groupe 2")
+    await stage.publish()
+    await eventually(lambda: len(stage.adapter.audio_to("papa")) == 2)
+    assert await plan_at(stage, paris(2026, 11, 24, 18, 0)) == 1
+    await settle(stage)
+    await stage.say("papa", "/ecouter 1")
+    await eventually(lambda: len(stage.adapter.audio_to("papa")) == 3)
+    await stage.say("inconnu", "/start ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+    await settle(stage)
+
+
+async def _counts(db: Database, tables: list[str]) -> dict[str, int]:
+    return {t: int(await db.fetchval(f'SELECT COUNT(*) FROM "{t}"')) for t in tables}
+
+
+async def test_copy_storage_then_the_service_runs_on_the_copy(
+    tmp_path: Path, postgres: PostgresServer
+) -> None:
+    data = tmp_path / "data"
+    first = Stage(data)
+    await first.start()
+    try:
+        await _installation(first)
+    finally:
+        await first.stop()
+
+    source = await Database.open(data / "petites-voix.sqlite3")
+    tables = [
+        r[0]
+        for r in await source.fetch(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name <> 'schema_version'"
+        )
+    ]
+    before = await _counts(source, tables)
+    await source.close()
+    assert all(before.values()), f"a table without rows: {before}"
+
+    config = tmp_path / "petites-voix.toml"
+    config.write_text(f'[storage]\ndata_dir = "{data}"\n', encoding="utf-8")
+    url = postgres.fresh_database(migrated=False)
+    command = [sys.executable, "-m", "bot", "admin", "copy-storage", "--config", str(config)]
+    copied = await asyncio.create_subprocess_exec(
+        *command, "--to", url, "--json", cwd=REPO, stdout=asyncio.subprocess.PIPE
+    )
+    out, _ = await copied.communicate()
+    assert copied.returncode == 0
+    result = json.loads(out)
+    assert result["tables"] == before
+
+    # A second copy into the same database refuses, and says why in French.
+    again = await asyncio.create_subprocess_exec(
+        *command, "--to", url, cwd=REPO, stderr=asyncio.subprocess.PIPE
+    )
+    _, err = await again.communicate()
+    assert again.returncode == 1 and "n'est pas vide" in err.decode()
+
+    target = await Database.open(url)
+    try:
+        assert await _counts(target, tables) == before
+    finally:
+        await target.close()
+
+    second = Stage(data, database=url, adapter=MemoryAdapter(), clock=first.clock)
+    second.clock.set(paris(2026, 11, 25, 9, 0))
+    await second.start()
+    try:
+        await second.post_audio(TEACHER, sample("loup_groupe2.mp3"), caption="Après la copie")
+        await second.publish()
+        await eventually(lambda: len(second.adapter.audio_to("papa")) == 1)
+        title = second.adapter.audio_to("papa")[0].message.audio.title  # type: ignore[union-attr]
+        assert title.endswith("Après la copie")
+        # New rows take ids after the copied ones.
+        recordings = await second.svc.ctx.repos.db.fetch("SELECT id FROM recordings ORDER BY id")
+        assert [r[0] for r in recordings] == [1, 2, 3]
+    finally:
+        await second.stop()
+
+
+async def test_copy_storage_explains_the_config_change_in_french(
+    tmp_path: Path, postgres: PostgresServer
+) -> None:
+    data = tmp_path / "data"
+    db = await Database.open(data / "petites-voix.sqlite3")
+    await db.close()
+    config = tmp_path / "petites-voix.toml"
+    config.write_text(f'[storage]\ndata_dir = "{data}"\n', encoding="utf-8")
+    url = postgres.fresh_database().replace("postgres@", "postgres:secret@")
+    proc = await asyncio.create_subprocess_exec(
+        *(sys.executable, "-m", "bot", "admin", "copy-storage", "--config", str(config)),
+        *("--to", url),
+        cwd=REPO,
+        stdout=asyncio.subprocess.PIPE,
+    )
+    out, _ = await proc.communicate()
+    text = out.decode()
+    assert proc.returncode == 0, text
+    assert "Copie terminée" in text and "[storage]" in text and "database = " in text
+    assert "secret" not in text  # a password never printed
