@@ -11,7 +11,7 @@ import sys
 import time
 from typing import Any
 
-BENCHMARKS = ("ingest", "telegram_fanout", "matrix_fanout", "digest_plan")
+BENCHMARKS = ("ingest", "telegram_fanout", "matrix_fanout", "digest_plan", "postgres_outbox")
 
 
 def _cell(value: Any) -> str:

@@ -21,6 +21,7 @@ from bot.i18n import LANGUAGES
 from bot.ports import ChatAdapter, DeliveryError
 from bot.roster import RosterError
 from bot.service.context import Context
+from storage.db import DatabaseUnavailable
 
 log = logging.getLogger("petites_voix")
 
@@ -100,11 +101,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         _logging(verbose=args.verbose)
         try:
             return asyncio.run(run_service(settings))
-        except ConfigError as exc:
+        except (ConfigError, DatabaseUnavailable) as exc:
             print(f"petites-voix: {exc}", file=sys.stderr)
             return 2
     _logging(verbose=False, quiet=True)
-    return asyncio.run(run_admin(settings, args))
+    try:
+        return asyncio.run(run_admin(settings, args))
+    except DatabaseUnavailable as exc:
+        print(f"petites-voix: {exc}", file=sys.stderr)
+        return 1
 
 
 def _logging(verbose: bool, quiet: bool = False) -> None:

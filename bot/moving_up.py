@@ -4,30 +4,15 @@ PostgreSQL, and what the operator changes in the config afterwards."""
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
-
-import psycopg
-import psycopg_pool
 
 from bot.admin import AdminError
 from bot.config import Settings
 from storage.copy import CopyError, copy_storage
-from storage.db import is_postgres_url
+from storage.db import DatabaseUnavailable, is_postgres_url, without_password
 from storage.postgres import PostgresDatabase
 from storage.sqlite import SqliteDatabase
 
 SQLITE_FILE = "petites-voix.sqlite3"
-
-
-def without_password(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.hostname or ""
-    if parts.port:
-        host += f":{parts.port}"
-    user = f"{parts.username}:***@" if parts.username else ""
-    return urlunsplit(parts._replace(netloc=user + host))
 
 
 async def copy_to_postgres(settings: Settings, url: str) -> dict[str, Any]:
@@ -42,11 +27,8 @@ async def copy_to_postgres(settings: Settings, url: str) -> dict[str, Any]:
     try:
         try:
             target = await PostgresDatabase.connect(url, max_size=2, wait_s=15)
-        except (psycopg.Error, psycopg_pool.PoolTimeout) as exc:
-            raise AdminError(
-                f"connexion à PostgreSQL impossible ({without_password(url)}) : "
-                f"{type(exc).__name__}"
-            ) from None
+        except DatabaseUnavailable as exc:
+            raise AdminError(str(exc)) from None
         try:
             copies = await copy_storage(source, target)
         except CopyError as exc:

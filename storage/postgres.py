@@ -15,11 +15,19 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import psycopg
 from psycopg import AsyncConnection, AsyncCursor, AsyncRawCursor
 from psycopg.types.string import StrDumper
-from psycopg_pool import AsyncConnectionPool
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
-from storage.db import Database, Executor, QueryCount, Row
+from storage.db import (
+    Database,
+    DatabaseUnavailable,
+    Executor,
+    QueryCount,
+    Row,
+    without_password,
+)
 from storage.schema import migrations
 
 # Advisory lock keys (any bigint): one for migrations, one for writers.
@@ -138,6 +146,13 @@ class PostgresDatabase(Database):
     async def connect(
         cls, url: str, *, min_size: int = 1, max_size: int = 8, wait_s: float = 30.0
     ) -> PostgresDatabase:
+        try:  # a wrong address or password says so at once, not after wait_s
+            probe = await AsyncConnection.connect(url, connect_timeout=max(2, int(wait_s)))
+        except psycopg.OperationalError:
+            raise DatabaseUnavailable(
+                f"connexion à PostgreSQL impossible : {without_password(url)}"
+            ) from None
+        await probe.close()
         pool: AsyncConnectionPool[Conn] = AsyncConnectionPool(
             url,
             min_size=min_size,
@@ -147,7 +162,13 @@ class PostgresDatabase(Database):
             open=False,
             timeout=wait_s,
         )
-        await pool.open(wait=True, timeout=wait_s)
+        try:
+            await pool.open(wait=True, timeout=wait_s)
+        except PoolTimeout:
+            await pool.close()
+            raise DatabaseUnavailable(
+                f"base PostgreSQL injoignable après {wait_s:g} s : {without_password(url)}"
+            ) from None
         db = cls(pool)
         try:
             await db.migrate()

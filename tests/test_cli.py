@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import pypdfium2 as pdfium
 import pytest
+
+from tests.postgres_server import PostgresServer
 
 
 def _run(
@@ -208,3 +211,36 @@ def test_platform_down_at_start_is_waited_for_and_sigterm_stops(tmp_path: Path) 
     assert proc.returncode == 0
     assert "telegram unreachable" in err and "Traceback" not in err
     assert "1:AAA" not in err
+
+
+def test_status_on_postgresql_through_database_url(
+    tmp_path: Path, config: Path, postgres: PostgresServer
+) -> None:
+    env = {"DATABASE_URL": postgres.fresh_database()}
+    made = _run(
+        tmp_path, "admin", "invite-teacher", "--school", "A", "--class", "PS",
+        "--config", str(config), env=env,
+    )  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    out = _run(tmp_path, "admin", "status", "--json", "--config", str(config), env=env)
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["classes"] == 1
+    assert not (tmp_path / "data" / "petites-voix.sqlite3").exists()
+
+
+def test_unreachable_database_stops_with_one_line(tmp_path: Path, config: Path) -> None:
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        url = f"postgresql://pv:motdepasse@127.0.0.1:{sock.getsockname()[1]}/pv"
+    out = _run(tmp_path, "admin", "status", "--config", str(config), env={"DATABASE_URL": url})
+    assert out.returncode == 1
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and "PostgreSQL" in lines[0], out.stderr
+    assert "motdepasse" not in out.stderr
+
+
+def test_database_must_be_a_postgresql_url(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[storage]\ndatabase = "mysql://x/y"\n', encoding="utf-8")
+    out = _run(tmp_path, "admin", "status", "--config", str(bad))
+    assert out.returncode == 2 and "[storage] database" in out.stderr

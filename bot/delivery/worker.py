@@ -30,6 +30,7 @@ from bot.ports import (
 from bot.service.context import Context
 from storage.records import Delivery, Recording
 from storage.repos import Repositories
+from storage.repos.deliveries import Outgoing
 
 log = logging.getLogger("petites_voix.delivery")
 
@@ -88,14 +89,22 @@ class DeliveryWorker:
         due = await self.ctx.repos.deliveries.due(self.platform, self.ctx.clock.now(), BATCH)
         soonest = IDLE_WAIT_S
         launched = 0
+        # A chat passed over in this round keeps its place: nothing later of
+        # it goes before (the awaits below let a busy chat become free).
+        passed_over: set[str] = set()
         for delivery in due:
             if stopping.is_set():
                 return 0
-            if ("delivery", delivery.id) in self._in_flight or delivery.chat_id in self._busy_chats:
+            chat = delivery.chat_id
+            if ("delivery", delivery.id) in self._in_flight:
                 continue
-            chat_wait = self.pacer.chat_ready_in(delivery.chat_id)
+            if chat in passed_over or chat in self._busy_chats:
+                passed_over.add(chat)
+                continue
+            chat_wait = self.pacer.chat_ready_in(chat)
             if chat_wait > 0:
                 soonest = min(soonest, chat_wait)
+                passed_over.add(chat)
                 continue
             global_wait = self.pacer.global_ready_in()
             if global_wait > 0:
@@ -157,11 +166,11 @@ class DeliveryWorker:
 
     async def _deliver(self, delivery: Delivery) -> None:
         repos = self.ctx.repos
-        current = await repos.deliveries.get(delivery.id)
-        if current is None or current.state != "pending":
+        outgoing = await repos.deliveries.outgoing(delivery.id, self.platform)
+        if outgoing is None or outgoing.state != "pending":
             return
-        rec = await repos.recordings.get(delivery.recording_id)
-        if rec is None or rec.state != "published" or rec.voice_sha is None:
+        rec = outgoing.recording
+        if rec.state != "published" or rec.voice_sha is None:
             await repos.deliveries.cancel_open_of_recording(delivery.recording_id)
             return
         guardian = await repos.families.get_guardian(delivery.guardian_id)
@@ -175,9 +184,13 @@ class DeliveryWorker:
             async with self.gate.turn(f"{self.platform}:{rec.voice_sha}") as waited:
                 if waited:  # released with others behind a first upload: pace again
                     await asyncio.sleep(self.pacer.reserve(delivery.chat_id))
+                if outgoing.voice_ref is None:  # a first upload may have cached it since
+                    outgoing = (
+                        await repos.deliveries.outgoing(delivery.id, self.platform) or outgoing
+                    )
                 started = time.monotonic()
                 with speaking(guardian.language):
-                    audio = await self.audio_of(rec)
+                    audio = self._audio(outgoing)
                 receipt = await self.adapter.send(
                     OutboundMessage(
                         chat_id=delivery.chat_id,
@@ -234,18 +247,18 @@ class DeliveryWorker:
             self._last_noted = now
             await self.ctx.repos.adapter_status.sent(self.platform, now)
 
-    async def audio_of(self, rec: Recording) -> OutboundAudio:
+    def _audio(self, outgoing: Outgoing) -> OutboundAudio:
+        rec = outgoing.recording
         assert rec.voice_sha and rec.compat_sha and rec.compat_mime
-        album = await self.ctx.repos.albums.get(rec.album_id)
-        klass = await self.ctx.repos.schools.get_class(rec.class_id)
         title = rec.title or _("Enregistrement n°{position}").format(position=rec.position)
+        album = outgoing.album_title
         return OutboundAudio(
-            voice=await self.ctx.media_file(self.platform, rec.voice_sha, "audio/ogg", "voice"),
-            compat=await self.ctx.media_file(
-                self.platform, rec.compat_sha, rec.compat_mime, "compat"
+            voice=self.ctx.stored_file(rec.voice_sha, "audio/ogg", "voice", outgoing.voice_ref),
+            compat=self.ctx.stored_file(
+                rec.compat_sha, rec.compat_mime, "compat", outgoing.compat_ref
             ),
             duration_s=rec.duration_s or 0.0,
-            title=f"{album.title} : {title}" if album else title,
+            title=f"{album} : {title}" if album else title,
             waveform=rec.waveform,
-            performer=klass.name if klass else "",
+            performer=outgoing.class_name or "",
         )

@@ -123,11 +123,11 @@ class Context:
     async def media_file(self, platform: str, sha: str, mime: str, variant: str) -> MediaFile:
         """A stored file as an adapter sends it, with the platform's cached
         reference from an earlier upload when there is one."""
+        return self.stored_file(sha, mime, variant, await self.repos.media_cache.get(sha, platform))
+
+    def stored_file(self, sha: str, mime: str, variant: str, cached_ref: str | None) -> MediaFile:
+        """The same, when the cached reference was read already."""
         path = self.media.path(sha)
         return MediaFile(
-            path=path,
-            mime=mime,
-            size=path.stat().st_size,
-            variant=variant,
-            cached_ref=await self.repos.media_cache.get(sha, platform),
+            path=path, mime=mime, size=path.stat().st_size, variant=variant, cached_ref=cached_ref
         )

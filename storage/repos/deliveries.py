@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from storage.db import Database, Row
-from storage.records import Delivery, from_db_time, to_db_time
+from storage.records import Delivery, Recording, from_db_time, to_db_time
+from storage.repos.recordings import COLUMNS_OF_R, recording_of
 
 _DELIVERY = """SELECT id, recording_id, guardian_id, platform, chat_id, state, attempts,
                       next_try_at, last_error, platform_message_id FROM deliveries"""
@@ -27,6 +28,18 @@ def _delivery(r: Row) -> Delivery:
         r["last_error"],
         r["platform_message_id"],
     )
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """What sending one delivery needs, read in one query."""
+
+    state: str  # the delivery's, now
+    recording: Recording
+    album_title: str | None
+    class_name: str | None
+    voice_ref: str | None  # the platform's reference of an earlier upload
+    compat_ref: str | None
 
 
 @dataclass(frozen=True)
@@ -115,6 +128,32 @@ class DeliveryRepo:
     async def get(self, delivery_id: int) -> Delivery | None:
         row = await self.db.fetchrow(f"{_DELIVERY} WHERE id = $1", delivery_id)
         return None if row is None else _delivery(row)
+
+    async def outgoing(self, delivery_id: int, platform: str) -> Outgoing | None:
+        """The delivery's state, its recording, album and class names and the
+        cached uploads: one round trip per message sent."""
+        row = await self.db.fetchrow(
+            f"""SELECT d.state AS delivery_state, a.title AS album_title, k.name AS class_name,
+                       mv.ref AS voice_ref, mc.ref AS compat_ref, {COLUMNS_OF_R}
+                FROM deliveries d JOIN recordings r ON r.id = d.recording_id
+                LEFT JOIN albums a ON a.id = r.album_id
+                LEFT JOIN classes k ON k.id = r.class_id
+                LEFT JOIN media_cache mv ON mv.sha = r.voice_sha AND mv.platform = $2
+                LEFT JOIN media_cache mc ON mc.sha = r.compat_sha AND mc.platform = $2
+                WHERE d.id = $1""",
+            delivery_id,
+            platform,
+        )
+        if row is None:
+            return None
+        return Outgoing(
+            row["delivery_state"],
+            recording_of(row),
+            row["album_title"],
+            row["class_name"],
+            row["voice_ref"],
+            row["compat_ref"],
+        )
 
     async def mark_sent(self, delivery_id: int, message_id: str, now: datetime) -> bool:
         """pending -> sent. False when it left 'pending' while it was being

@@ -15,6 +15,8 @@ _COLUMNS = """id, album_id, class_id, position, title, state, failure_reason, is
     attachment_kind, posted_by, reply_message_id, original_sha, voice_sha, compat_sha,
     compat_mime, duration_s, waveform, publish_at, published_at, created_at"""
 _RECORDING = f"SELECT {_COLUMNS} FROM recordings"
+# The same columns read from a join where the recordings table is "r".
+COLUMNS_OF_R = ", ".join(f"r.{c.strip()}" for c in _COLUMNS.split(","))
 
 # States a recording leaves only by a teacher's or the publisher's action.
 OPEN_STATES = ("received", "processing", "waiting", "held")
@@ -22,7 +24,7 @@ OPEN_STATES = ("received", "processing", "waiting", "held")
 LIVE_STATES = ("received", "processing", "waiting", "held", "published")
 
 
-def _recording(r: Row) -> Recording:
+def recording_of(r: Row) -> Recording:
     created = from_db_time(r["created_at"])
     assert created is not None
     return Recording(
@@ -132,11 +134,11 @@ class RecordingRepo:
             )
             row = await tx.fetchrow(f"{_RECORDING} WHERE id = $1", rec_id)
         assert row is not None
-        return _recording(row)
+        return recording_of(row)
 
     async def get(self, recording_id: int) -> Recording | None:
         row = await self.db.fetchrow(f"{_RECORDING} WHERE id = $1", recording_id)
-        return None if row is None else _recording(row)
+        return None if row is None else recording_of(row)
 
     async def by_message(self, platform: str, chat_id: str, message_id: str) -> Recording | None:
         """The recording a message is about: the teacher's post or the bot's answer."""
@@ -147,7 +149,7 @@ class RecordingRepo:
             chat_id,
             message_id,
         )
-        return None if row is None else _recording(row)
+        return None if row is None else recording_of(row)
 
     async def latest_open(self, class_id: int, posted_by: str) -> Recording | None:
         row = await self.db.fetchrow(
@@ -157,7 +159,7 @@ class RecordingRepo:
             class_id,
             posted_by,
         )
-        return None if row is None else _recording(row)
+        return None if row is None else recording_of(row)
 
     async def speakers_unclear(self, recording_id: int) -> bool:
         value = await self.db.fetchval(
@@ -282,14 +284,14 @@ class RecordingRepo:
         rows = await self.db.fetch(
             f"{_RECORDING} WHERE state IN ('received', 'processing') ORDER BY id"
         )
-        return [_recording(r) for r in rows]
+        return [recording_of(r) for r in rows]
 
     async def due_for_publishing(self, now: datetime) -> list[Recording]:
         rows = await self.db.fetch(
             f"{_RECORDING} WHERE state = 'waiting' AND publish_at <= $1 ORDER BY publish_at, id",
             to_db_time(now),
         )
-        return [_recording(r) for r in rows]
+        return [recording_of(r) for r in rows]
 
     async def next_publish_time(self) -> datetime | None:
         value = await self.db.fetchval(
@@ -301,14 +303,14 @@ class RecordingRepo:
         rows = await self.db.fetch(
             f"{_RECORDING} WHERE class_id = $1 AND state = 'held' ORDER BY id", class_id
         )
-        return [_recording(r) for r in rows]
+        return [recording_of(r) for r in rows]
 
     async def published_in_album(self, album_id: int) -> list[Recording]:
         rows = await self.db.fetch(
             f"{_RECORDING} WHERE album_id = $1 AND state = 'published' ORDER BY position",
             album_id,
         )
-        return [_recording(r) for r in rows]
+        return [recording_of(r) for r in rows]
 
     async def count_live_in_album(self, album_id: int) -> int:
         return int(

@@ -52,6 +52,11 @@ async def test_three_recordings_filed_in_order_and_delivered_once(stage: Stage) 
     # One upload per recording; every other parent got the cached reference.
     uploads = [s for s in stage.adapter.sent if s.uploaded]
     assert len(uploads) == 3
+
+    async def all_stored() -> bool:  # the rows change once the platform answered
+        return (await stage.svc.ctx.repos.deliveries.counts_by_state())["sent"] == 9
+
+    await eventually(all_stored)
     status = await admin.status(stage.svc.ctx)
     assert status["deliveries"]["sent"] == 9
     assert status["recordings"] == 3
