@@ -173,10 +173,7 @@ class DeliveryWorker:
         if rec.state != "published" or rec.voice_sha is None:
             await repos.deliveries.cancel_open_of_recording(delivery.recording_id)
             return
-        guardian = await repos.families.get_guardian(delivery.guardian_id)
-        if guardian is None:
-            return  # erased meanwhile: its deliveries went with it
-        if not await self.ctx.audience.may_go(rec):
+        if not await self.ctx.audience.may_go(rec, outgoing.named_children):
             # A consent was withdrawn since publishing: it waits, unsent.
             await repos.deliveries.hold_for_consent([delivery.id])
             return
@@ -196,7 +193,7 @@ class DeliveryWorker:
                         chat_id=delivery.chat_id,
                         audio=audio,
                         idempotency_key=f"pv-delivery-{delivery.id}",
-                        private_to=guardian.user_id,
+                        private_to=outgoing.guardian_user_id,
                     )
                 )
                 self.ctx.metrics.sent(self.platform, time.monotonic() - started)

@@ -8,7 +8,9 @@ rule itself is ``bot/consent.py``; this module fetches its facts.
 
 from __future__ import annotations
 
+import asyncio
 import time
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 from bot.consent import ChildConsent, Consent, blocking, decide
@@ -43,17 +45,33 @@ class Audience:
     repos: Repositories
     generation: ConsentGeneration = field(default_factory=ConsentGeneration)
     _cache: dict[int, _ClassConsents] = field(default_factory=dict)
+    _reading: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     async def class_consents(self, class_id: int) -> dict[int, ChildConsent]:
         """Every child now in the class, with its consent, who gave it, when."""
+        fresh = self._fresh(class_id)
+        if fresh is not None:
+            return fresh
+        # One reading at a time: the sends that found the cache stale together
+        # share it instead of each reading the whole class.
+        async with self._reading:
+            fresh = self._fresh(class_id)
+            if fresh is not None:
+                return fresh
+            return await self._read(class_id)
+
+    def _fresh(self, class_id: int) -> dict[int, ChildConsent] | None:
         known = self._cache.get(class_id)
-        now = time.monotonic()
         if (
             known is not None
             and known.generation == self.generation.value
-            and now - known.read_at < CACHE_S
+            and time.monotonic() - known.read_at < CACHE_S
         ):
             return known.consents
+        return None
+
+    async def _read(self, class_id: int) -> dict[int, ChildConsent]:
+        now = time.monotonic()
         rows = await self.repos.families.consent_rows(class_id)
         consents = {row.child_id: decide(row) for row in rows}
         if len(self._cache) > 1000:
@@ -61,19 +79,22 @@ class Audience:
         self._cache[class_id] = _ClassConsents(self.generation.value, now, consents)
         return consents
 
-    async def blocking_children(self, rec: Recording) -> list[int]:
+    async def blocking_children(
+        self, rec: Recording, named: Collection[int] | None = None
+    ) -> list[int]:
         """Children whose consent holds this recording back (ids): the named
         ones without ``oui``, or for a recording naming nobody, every child of
-        the class without ``oui``."""
-        named = await self.repos.recordings.tagged_children(rec.id)
+        the class without ``oui``. ``named``: its tags, when read already."""
+        if named is None:
+            named = await self.repos.recordings.tagged_children(rec.id)
         states = {c: v.state for c, v in (await self.class_consents(rec.class_id)).items()}
         return blocking(named, states)
 
-    async def may_go(self, rec: Recording) -> bool:
+    async def may_go(self, rec: Recording, named: Collection[int] | None = None) -> bool:
         """The consent rule alone: may this recording's voices leave now?"""
         if rec.is_private and rec.private_child_id is None:
             return False  # its child left the class: nobody may hear it
-        return not await self.blocking_children(rec)
+        return not await self.blocking_children(rec, named)
 
     async def may_hear(self, rec: Recording, child_id: int) -> bool:
         """May the family of ``child_id`` hear ``rec`` now (published, its

@@ -40,6 +40,8 @@ class Outgoing:
     class_name: str | None
     voice_ref: str | None  # the platform's reference of an earlier upload
     compat_ref: str | None
+    guardian_user_id: str
+    named_children: tuple[int, ...]  # tagged in the recording (#Prénom)
 
 
 @dataclass(frozen=True)
@@ -130,22 +132,27 @@ class DeliveryRepo:
         return None if row is None else _delivery(row)
 
     async def outgoing(self, delivery_id: int, platform: str) -> Outgoing | None:
-        """The delivery's state, its recording, album and class names and the
-        cached uploads: one round trip per message sent."""
-        row = await self.db.fetchrow(
+        """The delivery's state, its guardian, its recording with the album and
+        class names, the children it names and the cached uploads: one round
+        trip per message sent (one row per named child)."""
+        rows = await self.db.fetch(
             f"""SELECT d.state AS delivery_state, a.title AS album_title, k.name AS class_name,
-                       mv.ref AS voice_ref, mc.ref AS compat_ref, {COLUMNS_OF_R}
+                       mv.ref AS voice_ref, mc.ref AS compat_ref, g.user_id AS guardian_user_id,
+                       rc.child_id AS named_child, {COLUMNS_OF_R}
                 FROM deliveries d JOIN recordings r ON r.id = d.recording_id
+                JOIN guardians g ON g.id = d.guardian_id
                 LEFT JOIN albums a ON a.id = r.album_id
                 LEFT JOIN classes k ON k.id = r.class_id
                 LEFT JOIN media_cache mv ON mv.sha = r.voice_sha AND mv.platform = $2
                 LEFT JOIN media_cache mc ON mc.sha = r.compat_sha AND mc.platform = $2
+                LEFT JOIN recording_children rc ON rc.recording_id = r.id
                 WHERE d.id = $1""",
             delivery_id,
             platform,
         )
-        if row is None:
+        if not rows:
             return None
+        row = rows[0]
         return Outgoing(
             row["delivery_state"],
             recording_of(row),
@@ -153,6 +160,8 @@ class DeliveryRepo:
             row["class_name"],
             row["voice_ref"],
             row["compat_ref"],
+            row["guardian_user_id"],
+            tuple(r["named_child"] for r in rows if r["named_child"] is not None),
         )
 
     async def mark_sent(self, delivery_id: int, message_id: str, now: datetime) -> bool:

@@ -273,7 +273,7 @@ class RecordingRepo:
             class_id,
             *states,
         )
-        return [_recording(r) for r in rows]
+        return [recording_of(r) for r in rows]
 
     async def set_original(self, recording_id: int, sha: str) -> None:
         await self.db.execute(
