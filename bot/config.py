@@ -106,9 +106,6 @@ class RetentionSettings:
 @dataclass(frozen=True)
 class Settings:
     data_dir: Path = Path("data")
-    # A postgresql:// URL (it may hold a password: never printed); None is
-    # the embedded SQLite file in data_dir.
-    database: str | None = field(default=None, repr=False)
     telegram: TelegramSettings | None = None
     matrix: MatrixSettings | None = None
     schedule: ScheduleSettings = field(default_factory=ScheduleSettings)
@@ -205,14 +202,10 @@ def settings_from_mapping(
     data_dir = Path(storage.string("data_dir", "data") or "data")
     if not data_dir.is_absolute():
         data_dir = base / data_dir
-    database = storage.string("database") or env.get("DATABASE_URL") or None
-    if database is not None and not database.startswith(("postgresql://", "postgres://")):
-        raise ConfigError("[storage] database", "une URL postgresql://... est attendue")
 
     web = services.web(raw)
     return Settings(
         data_dir=data_dir,
-        database=database,
         telegram=_telegram(raw, env, require_secrets),
         matrix=_matrix(raw, env, require_secrets),
         schedule=_schedule(_section("schedule", raw)),

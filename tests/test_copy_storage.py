@@ -22,7 +22,8 @@ TEACHER = "maitresse"
 async def _installation(stage: Stage) -> None:
     """Every table gets rows: class, staff, channel, families, invitations,
     consent and tags, recordings, deliveries, uploads, digests, a compiled
-    album, the audit log, a wrong code and the platform's status."""
+    album, the audit log, a wrong code, the platform's status, a family's own
+    consent answer and a chat to leave."""
     await class_with(stage, papa="immediat", mamie="quotidien")
     await stage.say(TEACHER, "/consentement Enfant0 oui", chat=GROUP)
     await post(stage, "#Enfant0 Groupe 1", "Groupe 2")
@@ -33,7 +34,10 @@ async def _installation(stage: Stage) -> None:
     await stage.say("papa", "/ecouter 1")
     await eventually(lambda: len(stage.adapter.audio_to("papa")) == 3)
     await stage.say("inconnu", "/start ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+    await stage.say("papa", "/consentement oui")  # the family's own answer
     await settle(stage)
+    # A chat to leave, as an erasure made while the service was stopped leaves.
+    await stage.svc.ctx.repos.leaving.add("telegram", "-1009")
 
 
 async def _counts(db: Database, tables: list[str]) -> dict[str, int]:
