@@ -9,15 +9,21 @@ from pathlib import Path
 from typing import Any
 
 from bot.admin import AdminError
+from bot.config import Settings
 from bot.service.context import Context
 
 
-async def backup(ctx: Context, target: Path) -> dict[str, Any]:
-    if ctx.settings.database is not None:
+def refuse_postgresql(settings: Settings) -> None:
+    """Checked before the database is opened: PostgreSQL has its own tool."""
+    if settings.database is not None:
         raise AdminError(
             "la base est sur PostgreSQL : sauvegardez-la avec pg_dump "
             '(pg_dump --format=custom --file=FICHIER "$DATABASE_URL")'
         )
+
+
+async def backup(ctx: Context, target: Path) -> dict[str, Any]:
+    refuse_postgresql(ctx.settings)
     if await asyncio.to_thread(target.exists):
         raise AdminError(f"{target} existe déjà : choisissez un nouveau nom de fichier")
     if not await asyncio.to_thread(target.parent.is_dir):

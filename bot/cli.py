@@ -203,6 +203,12 @@ async def run_admin(settings: Settings, args: argparse.Namespace) -> int:
 
     if args.action == "copy-storage":  # two databases, not the service's context
         return await _copy_storage(settings, args)
+    if args.action == "backup":
+        try:
+            admin_backup.refuse_postgresql(settings)
+        except admin.AdminError as exc:
+            print(f"petites-voix: {exc}", file=sys.stderr)
+            return 1
     if args.action in ("invitations", "invite-teacher"):
         settings = await with_telegram_username(settings)
     ctx = await open_context(settings, {})

@@ -92,7 +92,7 @@ class StaffRepo:
         async with self.db.transaction() as tx:
             rows = await tx.fetch(
                 f"""{_TEACHER} WHERE platform = $1 AND user_id = $2
-                    AND ($3 IS NULL OR class_id = $3) ORDER BY id""",
+                    AND (CAST($3 AS BIGINT) IS NULL OR class_id = $3) ORDER BY id""",
                 platform,
                 user_id,
                 class_id,
