@@ -28,7 +28,7 @@ from bot.ports import (
     RateLimited,
 )
 from bot.service.context import Context
-from storage.records import Delivery, Recording
+from storage.records import Delivery
 from storage.repos import Repositories
 from storage.repos.deliveries import Outgoing
 
