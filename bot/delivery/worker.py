@@ -186,7 +186,7 @@ class DeliveryWorker:
                         await repos.deliveries.outgoing(delivery.id, self.platform) or outgoing
                     )
                 started = time.monotonic()
-                with speaking(guardian.language):
+                with speaking(outgoing.guardian_language):
                     audio = self._audio(outgoing)
                 receipt = await self.adapter.send(
                     OutboundMessage(

@@ -41,6 +41,7 @@ class Outgoing:
     voice_ref: str | None  # the platform's reference of an earlier upload
     compat_ref: str | None
     guardian_user_id: str
+    guardian_language: str
     named_children: tuple[int, ...]  # tagged in the recording (#Prénom)
 
 
@@ -138,6 +139,7 @@ class DeliveryRepo:
         rows = await self.db.fetch(
             f"""SELECT d.state AS delivery_state, a.title AS album_title, k.name AS class_name,
                        mv.ref AS voice_ref, mc.ref AS compat_ref, g.user_id AS guardian_user_id,
+                       g.language AS guardian_language,
                        rc.child_id AS named_child, {COLUMNS_OF_R}
                 FROM deliveries d JOIN recordings r ON r.id = d.recording_id
                 JOIN guardians g ON g.id = d.guardian_id
@@ -161,6 +163,7 @@ class DeliveryRepo:
             row["voice_ref"],
             row["compat_ref"],
             row["guardian_user_id"],
+            row["guardian_language"],
             tuple(r["named_child"] for r in rows if r["named_child"] is not None),
         )
 
