@@ -27,6 +27,12 @@ class _ClassConsents:
     generation: int
     read_at: float
     consents: dict[int, ChildConsent]
+    states: dict[int, Consent] = field(init=False)
+    # The children blocking each set of named children (empty: the class).
+    verdicts: dict[tuple[int, ...], list[int]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.states = {child: c.state for child, c in self.consents.items()}
 
 
 @dataclass
@@ -49,6 +55,9 @@ class Audience:
 
     async def class_consents(self, class_id: int) -> dict[int, ChildConsent]:
         """Every child now in the class, with its consent, who gave it, when."""
+        return (await self._snapshot(class_id)).consents
+
+    async def _snapshot(self, class_id: int) -> _ClassConsents:
         fresh = self._fresh(class_id)
         if fresh is not None:
             return fresh
@@ -60,24 +69,25 @@ class Audience:
                 return fresh
             return await self._read(class_id)
 
-    def _fresh(self, class_id: int) -> dict[int, ChildConsent] | None:
+    def _fresh(self, class_id: int) -> _ClassConsents | None:
         known = self._cache.get(class_id)
         if (
             known is not None
             and known.generation == self.generation.value
             and time.monotonic() - known.read_at < CACHE_S
         ):
-            return known.consents
+            return known
         return None
 
-    async def _read(self, class_id: int) -> dict[int, ChildConsent]:
+    async def _read(self, class_id: int) -> _ClassConsents:
         now = time.monotonic()
         rows = await self.repos.families.consent_rows(class_id)
         consents = {row.child_id: decide(row) for row in rows}
         if len(self._cache) > 1000:
             self._cache.clear()
-        self._cache[class_id] = _ClassConsents(self.generation.value, now, consents)
-        return consents
+        snapshot = _ClassConsents(self.generation.value, now, consents)
+        self._cache[class_id] = snapshot
+        return snapshot
 
     async def blocking_children(
         self, rec: Recording, named: Collection[int] | None = None
@@ -87,8 +97,15 @@ class Audience:
         the class without ``oui``. ``named``: its tags, when read already."""
         if named is None:
             named = await self.repos.recordings.tagged_children(rec.id)
-        states = {c: v.state for c, v in (await self.class_consents(rec.class_id)).items()}
-        return blocking(named, states)
+        snapshot = await self._snapshot(rec.class_id)
+        # A fan-out asks the same question for every family: answered once
+        # per snapshot of the class's consents, not once per family.
+        key = tuple(sorted(set(named)))
+        known = snapshot.verdicts.get(key)
+        if known is None:
+            known = blocking(key, snapshot.states)
+            snapshot.verdicts[key] = known
+        return list(known)
 
     async def may_go(self, rec: Recording, named: Collection[int] | None = None) -> bool:
         """The consent rule alone: may this recording's voices leave now?"""
