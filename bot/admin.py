@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -14,8 +15,10 @@ from bot.children import child_key, tidy_child_name
 from bot.config import Settings
 from bot.digests.periods import next_daily, next_weekly
 from bot.roster import RosterChild, parse_onde_csv
+from bot.roster_contacts import is_responsables, parse_responsables
 from bot.schedule_words import WeeklySlot
 from bot.service.context import Context
+from bot.service.email_invitations import email_invitations
 from bot.service.erasure import Erasure
 from bot.service.invitations import InvitationService
 from bot.service.slips_service import class_slips
@@ -163,6 +166,29 @@ async def invitations_pdf(
     return {"class": klass.name, "slips": len(children), "pdf": str(target)}
 
 
+async def invitations_email(
+    ctx: Context, class_name: str, school: str | None, dry_run: bool
+) -> dict[str, Any]:
+    klass = await find_class(ctx, class_name, school)
+    if await ctx.repos.email_contacts.count_in_class(klass.id) == 0:
+        raise AdminError(
+            f"aucune adresse e-mail connue pour la classe {klass.name!r} : importez d'abord "
+            "l'export des responsables d'ONDE (admin import-onde)"
+        )
+    if not dry_run and (ctx.links is None or "email" not in ctx.adapters):
+        raise AdminError("il faut les sections [web] et [email] dans la configuration")
+    done = await email_invitations(ctx, klass, dry_run)
+    return {
+        "class": klass.name,
+        "school": klass.school_name,
+        "dry_run": dry_run,
+        "emails": done.emails,
+        "children": done.children,
+        "sent": done.sent,
+        "failed": done.failed,
+    }
+
+
 async def import_onde(
     ctx: Context,
     csv_path: Path,
@@ -173,6 +199,8 @@ async def import_onde(
 ) -> dict[str, Any]:
     klass = await find_class(ctx, class_name, school)
     data = await asyncio.to_thread(csv_path.read_bytes)
+    if is_responsables(data):
+        return await import_responsables(ctx, data, klass, dry_run)
     roster = parse_onde_csv(data, class_label=None)
     labels = {c.class_label for c in roster.children if c.class_label}
     if len(labels) > 1:
@@ -219,6 +247,62 @@ def roster_names(children: Sequence[RosterChild]) -> list[str]:
             name = f"{name} {child.surname_initial}."
         names.append(name)
     return names
+
+
+async def import_responsables(
+    ctx: Context, data: bytes, klass: Class, dry_run: bool
+) -> dict[str, Any]:
+    """The guardians' export: each guardian's e-mail address linked to each
+    of its children in this class, kept until the invitation e-mailed to it
+    is used or expires. Nothing else of the file is kept."""
+    found = parse_responsables(data)
+    labels = {label for _, label in found.children if label}
+    wanted: set[str | None] = {None, *labels}
+    if len(labels) > 1:
+        wanted = {label for label in labels if fold(label) == fold(klass.name)}
+        if not wanted:
+            raise AdminError(
+                f"le fichier contient plusieurs classes ({', '.join(sorted(labels))}) et "
+                f"aucune ne s'appelle {klass.name!r}"
+            )
+    children = list(
+        dict.fromkeys(tidy_child_name(n) for n, label in found.children if label in wanted)
+    )
+    links = [link for link in found.links if link.class_label in wanted]
+    repos, now = ctx.repos, ctx.clock.now()
+    existing = {
+        child_key(c.first_name): c for c in await repos.families.children_of_class(klass.id)
+    }
+    new = [name for name in children if child_key(name) not in existing]
+    added_contacts = 0
+    if not dry_run:
+        for name in new:
+            child, _ = await repos.families.ensure_child(klass.id, name, child_key(name), now)
+            existing[child_key(name)] = child
+        expires = now + timedelta(days=ctx.settings.invitations.parent_days)
+        for link in links:
+            child = existing[child_key(link.first_name)]
+            added_contacts += await repos.email_contacts.add(child.id, link.address, expires, now)
+        await repos.audit.record(
+            "operator",
+            "import_onde_responsables",
+            now,
+            class_id=klass.id,
+            detail=f"{len(new)} children, {len(links)} addresses",
+        )
+    return {
+        "class": klass.name,
+        "dry_run": dry_run,
+        "format": "responsables",
+        "guardians_in_file": found.guardians,
+        "without_email": found.without_email,
+        "children_in_file": len(children),
+        "addresses": len({link.address for link in links}),
+        "children_with_address": len({child_key(link.first_name) for link in links}),
+        "added" if not dry_run else "would_add": new,
+        "new_addresses": added_contacts if not dry_run else len(links),
+        "warnings": list(found.warnings),
+    }
 
 
 @dataclass(frozen=True)

@@ -21,8 +21,10 @@ from bot.service.audience import Audience
 from bot.service.context import Context
 from bot.service.dispatcher import Dispatcher
 from bot.service.filing import Filing
+from bot.service.links import FamilyLinks, PageUrl
 from bot.service.publisher import Publisher
 from bot.service.retention import Retention
+from bot.service.signing import Signer
 from bot.web_health import HealthServer
 from storage.db import Database
 from storage.media import MediaStore
@@ -40,10 +42,15 @@ def database_target(settings: Settings) -> Path | str:
     return settings.database or settings.data_dir / "petites-voix.sqlite3"
 
 
+async def _no_page(child_id: int) -> str | None:
+    return None
+
+
 async def open_context(
     settings: Settings,
     adapters: Mapping[str, ChatAdapter],
     clock: Clock | None = None,
+    page_url: PageUrl | None = None,
 ) -> Context:
     db = await Database.open(database_target(settings))
     repos = Repositories.over(db)
@@ -51,6 +58,10 @@ async def open_context(
     audio = settings.audio
     metrics = Metrics()
     metrics.declare(sorted(adapters))
+    links = None
+    if settings.web is not None:
+        signer = await asyncio.to_thread(Signer.at, settings.data_dir)
+        links = FamilyLinks(settings.web.public_url, signer, page_url or _no_page)
     return Context(
         settings=settings,
         repos=repos,
@@ -67,6 +78,7 @@ async def open_context(
         clock=clock or SystemClock(),
         adapters=dict(adapters),
         metrics=metrics,
+        links=links,
     )
 
 
@@ -91,8 +103,9 @@ class Service:
         settings: Settings,
         adapters: Mapping[str, ChatAdapter],
         clock: Clock | None = None,
+        page_url: PageUrl | None = None,
     ) -> Service:
-        ctx = await open_context(settings, adapters, clock)
+        ctx = await open_context(settings, adapters, clock, page_url)
         filing = Filing(ctx)
         return cls(
             ctx=ctx,

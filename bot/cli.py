@@ -46,10 +46,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--school", required=True)
     p.add_argument("--class", dest="class_name", required=True)
     asub.add_parser("status", parents=[common], help="l'état du service")
-    p = asub.add_parser("invitations", parents=[common], help="invitations à imprimer (PDF)")
+    p = asub.add_parser(
+        "invitations", parents=[common], help="invitations à imprimer (PDF) ou par e-mail"
+    )
     p.add_argument("--class", dest="class_name", required=True)
     p.add_argument("--school")
-    p.add_argument("--pdf", required=True, type=Path)
+    how = p.add_mutually_exclusive_group(required=True)
+    how.add_argument("--pdf", type=Path)
+    how.add_argument(
+        "--email", action="store_true", help="aux adresses de l'export des responsables"
+    )
+    p.add_argument("--dry-run", action="store_true", help="compter sans rien envoyer")
     p.add_argument(
         "--lang",
         choices=[code for code in LANGUAGES if code != "fr"],
@@ -65,7 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
         ("erase-family", "effacer une famille"),
     ):
         p = asub.add_parser(name, parents=[common], help=what)
-        p.add_argument("--platform", choices=("telegram", "matrix"))
+        p.add_argument("--platform", choices=("telegram", "matrix", "email"))
         p.add_argument("--user", help="identifiant du parent sur la plateforme")
         p.add_argument("--class", dest="class_name")
         p.add_argument("--child", help="prénom de l'enfant : toute sa famille")
@@ -164,7 +171,29 @@ def make_adapters(settings: Settings) -> dict[str, ChatAdapter]:
             menu=menu,
             profile=bot_profile(),
         )
+    if settings.email:
+        adapters["email"] = email_adapter(settings)
     return adapters
+
+
+def email_adapter(settings: Settings) -> ChatAdapter:
+    from adapters.email import EmailAdapter, SmtpSettings
+
+    e = settings.email
+    assert e is not None
+    return EmailAdapter(
+        SmtpSettings(
+            host=e.smtp_host,
+            port=e.smtp_port,
+            sender=e.sender,
+            starttls=e.starttls,
+            username=e.username,
+            password=e.password,
+            timeout_s=e.timeout_s,
+        ),
+        rate_per_minute=e.rate_per_minute,
+        attach=e.attach,
+    )
 
 
 async def run_service(settings: Settings) -> int:
@@ -172,7 +201,7 @@ async def run_service(settings: Settings) -> int:
 
     adapters = make_adapters(settings)
     if not adapters:
-        raise ConfigError("[telegram] / [matrix]", "aucune messagerie configurée")
+        raise ConfigError("[telegram] / [matrix] / [email]", "aucune messagerie configurée")
     service = await Service.create(settings, adapters)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -211,12 +240,16 @@ async def run_admin(settings: Settings, args: argparse.Namespace) -> int:
             return 1
     if args.action in ("invitations", "invite-teacher"):
         settings = await with_telegram_username(settings)
-    ctx = await open_context(settings, {})
+    # E-mail needs no connection until something is sent (invitations --email),
+    # and it tells an erasure that there is no chat to leave.
+    ctx = await open_context(settings, {"email": email_adapter(settings)} if settings.email else {})
     actions: dict[str, Callable[[Context], Awaitable[dict[str, Any]]]] = {
         "invite-teacher": lambda c: admin.invite_teacher(c, args.school, args.class_name),
         "status": admin.status,
-        "invitations": lambda c: admin.invitations_pdf(
-            c, args.class_name, args.school, args.pdf, args.lang
+        "invitations": lambda c: (
+            admin.invitations_email(c, args.class_name, args.school, args.dry_run)
+            if args.email
+            else admin.invitations_pdf(c, args.class_name, args.school, args.pdf, args.lang)
         ),
         "import-onde": lambda c: admin.import_onde(
             c,
@@ -242,6 +275,9 @@ async def run_admin(settings: Settings, args: argparse.Namespace) -> int:
         print(f"petites-voix: {message}", file=sys.stderr)
         return 1
     finally:
+        for adapter in ctx.adapters.values():
+            with contextlib.suppress(Exception):
+                await adapter.disconnect()
         with contextlib.suppress(Exception):
             await ctx.repos.db.close()
     if args.json:

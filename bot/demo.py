@@ -2,9 +2,10 @@
 
 A Synapse on 127.0.0.1, the real service (Matrix adapter, storage, audio,
 delivery), a scripted teacher and two scripted parents on Element-like
-clients with end-to-end encryption. It prints, in French, what each person
-sees, saves the recordings the parents received in a folder it names, and
-stops everything at the end.
+clients with end-to-end encryption, and a family that chose e-mail, whose
+messages land in a local SMTP server (aiosmtpd) the demo starts. It prints,
+in French, what each person sees, saves the recordings the parents received
+in a folder it names, and stops everything at the end.
 """
 
 from __future__ import annotations
@@ -19,15 +20,27 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from adapters.email.devkit import Received as Received_
+from adapters.email.devkit import SmtpServer
 from adapters.matrix.devkit.audio import make_tone
 from adapters.matrix.devkit.client import Received, ScriptedClient
 from adapters.matrix.devkit.synapse import SynapseServer
 from bot import admin
 from bot.app import Service
 from bot.cli import make_adapters
-from bot.config import DeliverySettings, MatrixSettings, ScheduleSettings, Settings
+from bot.config import (
+    DeliverySettings,
+    EmailSettings,
+    MatrixSettings,
+    ScheduleSettings,
+    Settings,
+    WebSettings,
+)
+from bot.service.email_signup import EmailSignup, Subscribed
 
 CODE_LINE = re.compile(r"^[A-Za-z0-9_-]{20,64}$", re.M)
+URL = re.compile(r"https?://\S+")
+EMAIL_FAMILY = "maman.zoe@example.org"
 ALBUM = "Le loup qui voulait changer de couleur"
 GRACE_S = 2
 WAIT_S = 60.0
@@ -98,6 +111,8 @@ async def run_demo(workdir: Path, say: Say = print) -> DemoResult:
     await asyncio.to_thread(workdir.mkdir, parents=True, exist_ok=True)
     say("Démarrage d'un serveur Matrix de démonstration (Synapse, sur cette machine)…")
     server = SynapseServer.start(workdir / "synapse")
+    smtp = SmtpServer()
+    smtp.start()
     clients: list[ScriptedClient] = []
     service: Service | None = None
     try:
@@ -108,6 +123,12 @@ async def run_demo(workdir: Path, say: Say = print) -> DemoResult:
             matrix=MatrixSettings(server.url, bot.user_id, password=bot.password),
             schedule=replace(ScheduleSettings(), quiet_hours=None),
             delivery=DeliverySettings(grace_seconds=GRACE_S),
+            web=WebSettings("http://127.0.0.1:8080"),
+            email=EmailSettings(
+                sender="Petites Voix <voix@example.org>",
+                smtp_host="127.0.0.1",
+                smtp_port=smtp.port,
+            ),
         )
         service = await Service.create(settings, make_adapters(settings))
         await service.start()
@@ -143,9 +164,9 @@ async def run_demo(workdir: Path, say: Say = print) -> DemoResult:
             await teacher.client.send_text(room, command)
             await teacher.bot_says(room, "salon")
 
-        say("\n4. Elle prépare les invitations des familles de Lina et de Tom.")
+        say("\n4. Elle prépare les invitations des familles de Lina, de Tom et de Zoé.")
         codes = {}
-        for child in ("Lina", "Tom"):
+        for child in ("Lina", "Tom", "Zoé"):
             teacher.typed("salon", f"!invitation {child}")
             await teacher.client.send_text(room, f"!invitation {child}")
             await teacher.bot_says(room, "salon")
@@ -169,6 +190,20 @@ async def run_demo(workdir: Path, say: Say = print) -> DemoResult:
         tom.typed("privé", "!start <code>")
         await tom.client.send_text(tom_dm, f"!start {codes['Tom']}")
         await tom.bot_says(tom_dm, "privé", count=2)
+
+        say("\n   La famille de Zoé choisit l'e-mail sur sa page d'invitation.")
+        signup = EmailSignup(service.ctx)
+        await signup.ask(codes["Zoé"], EMAIL_FAMILY, "demo")
+        confirmation = await _mail_to(smtp, 1)
+        say(f"  [{EMAIL_FAMILY}] reçoit : « {confirmation.mail['Subject']} »")
+        link = next(u for u in URL.findall(confirmation.text()) if "/e/confirmer/" in u)
+        say("  [Maman de Zoé] ouvre le lien et confirme.")
+        done = await signup.confirm(link.rsplit("/", 1)[1])
+        assert isinstance(done, Subscribed)
+        # On the family page she asks for each recording as soon as it is out.
+        guardian = await service.ctx.repos.families.guardian_by_user("email", EMAIL_FAMILY)
+        assert guardian is not None
+        await service.ctx.repos.families.set_frequency(guardian.id, "immediat")
 
         say("\n6. L'enseignante dépose deux enregistrements dans le salon.")
         rec_dir = workdir / "enregistrements"
@@ -204,6 +239,13 @@ async def run_demo(workdir: Path, say: Say = print) -> DemoResult:
                 path = folder / f"{len(saved[parent.name]) + 1}-{item.content['filename']}"
                 path.write_bytes(data)
                 saved[parent.name].append(path)
+        say(f"  [{EMAIL_FAMILY}] par e-mail :")
+        for n in (2, 3):
+            mail = await _mail_to(smtp, n)
+            links = [u for u in URL.findall(mail.text()) if "/e/desinscription/" not in u]
+            say(f"      « {mail.mail['Subject']} »")
+            for url in links[:1]:
+                say(f"      lien : {url}")
         teacher_saw = [
             r.body for r in teacher.client.received if r.sender == bot.user_id and r.body
         ]
@@ -215,7 +257,18 @@ async def run_demo(workdir: Path, say: Say = print) -> DemoResult:
         if service is not None:
             await service.stop()
         server.stop()
-        say("Service et serveur Matrix arrêtés.")
+        smtp.stop()
+        say("Service, serveur Matrix et serveur de messagerie arrêtés.")
+
+
+async def _mail_to(smtp: SmtpServer, count: int) -> Received_:
+    """The ``count``-th e-mail the family received (waits for it)."""
+    for _ in range(int(WAIT_S * 10)):
+        got = smtp.relay.to(EMAIL_FAMILY)
+        if len(got) >= count:
+            return got[count - 1]
+        await asyncio.sleep(0.1)
+    raise RuntimeError("l'e-mail attendu n'est pas arrivé")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -55,6 +55,13 @@ class Capabilities:
     # The platform does not tell a person's language (Matrix): a new family
     # is asked once, after subscribing, which language it reads.
     asks_language: bool = False
+    # Ogg/Opus notes shown as voice bubbles (not in an e-mail).
+    voice_bubbles: bool = True
+    # The platform carries links to the family's page instead of audio (e-mail):
+    # one message per delivery or digest, each recording a link.
+    links_not_audio: bool = False
+    # Such a platform also attaches the recording (MP3) to each message.
+    attaches_audio: bool = False
 
 
 # --------------------------------------------------------------------------
@@ -261,6 +268,15 @@ class Choice:
 
 
 @dataclass(frozen=True)
+class Link:
+    """A link the message points to (a recording on the family's page)."""
+
+    label: str
+    url: str
+    detail: str = ""  # e.g. the duration, shown after the label
+
+
+@dataclass(frozen=True)
 class OutboundMessage:
     chat_id: str
     text: str = ""
@@ -272,13 +288,21 @@ class OutboundMessage:
     choices_prompt: str = "Répondez :"
     reply_to: str | None = None
     # Same key, same message: a platform with idempotent sends (Matrix
-    # txn ids) uses it so that a re-send after a crash is not a duplicate.
+    # txn ids, e-mail Message-ID) uses it so that a re-send after a crash is
+    # recognisable as the same message.
     idempotency_key: str | None = None
     # The one person (a parent's user id) who may read this chat besides the
     # bot: what goes to a family. Where a private chat can gain members (a
     # Matrix room), the adapter checks it at send time and raises
     # RecipientGone("room_not_private") if anyone else is joined or invited.
     private_to: str | None = None
+    # For platforms with ``links_not_audio`` (e-mail): a subject line, the
+    # links shown after the text, where the family changes its settings, and
+    # the one-click unsubscribe address (RFC 8058).
+    subject: str = ""
+    links: tuple[Link, ...] = ()
+    settings_url: str | None = None
+    unsubscribe_url: str | None = None
 
 
 @dataclass(frozen=True)
@@ -334,6 +358,16 @@ class TransientFailure(DeliveryError):
 
 class PermanentFailure(DeliveryError):
     """The platform will never accept this message as it is."""
+
+
+class PlatformUnavailable(DeliveryError):
+    """The platform's server cannot be reached at all (an SMTP relay down):
+    everything for this platform waits ``retry_after`` seconds; other
+    platforms go on."""
+
+    def __init__(self, retry_after: float, detail: str = "") -> None:
+        super().__init__("unreachable", detail)
+        self.retry_after = retry_after
 
 
 class AttachmentUnavailable(DeliveryError):

@@ -37,4 +37,8 @@ async def test_recordings_reach_both_parents_encrypted_as_voice_messages(
     assert all("Le loup qui voulait changer de couleur" in t for t in filed)
     # The output names the folder holding what the families received.
     assert any(str(result.received_dir) in line for line in lines)
-    assert lines[-1] == "Service et serveur Matrix arrêtés."
+    # The family that chose e-mail confirmed its address, then got each recording.
+    email = [line for line in lines if "maman.zoe@example.org" in line or "      « " in line]
+    assert any("confirmez votre adresse" in line for line in email)
+    assert sum("« MS-GS : nouvel enregistrement" in line for line in lines) == 2
+    assert lines[-1] == "Service, serveur Matrix et serveur de messagerie arrêtés."

@@ -16,6 +16,7 @@ from bot.ports import (
     ROOM_NOT_PRIVATE,
     DeliveryError,
     PermanentFailure,
+    PlatformUnavailable,
     RateLimited,
     RecipientGone,
 )
@@ -57,6 +58,12 @@ class FailurePolicy:
                     self.pacer.pause_chat(exc.chat_id, exc.retry_after)
                 else:
                     self.pacer.pause_all(exc.retry_after)
+                await entry.retry_later(now + timedelta(seconds=exc.retry_after), exc.reason, False)
+            case PlatformUnavailable():
+                # The whole platform waits (not one message's attempts): a relay
+                # down for a night must not use up every delivery's tries.
+                self.pacer.pause_all(exc.retry_after)
+                await repos.adapter_status.error(self.platform, exc.reason, now)
                 await entry.retry_later(now + timedelta(seconds=exc.retry_after), exc.reason, False)
             case RecipientGone():
                 await repos.adapter_status.error(self.platform, exc.reason, now)

@@ -17,6 +17,7 @@ from typing import Any
 from bot.aio import nap
 from bot.config import DeliverySettings
 from bot.delivery.failures import FailurePolicy, OutboxEntry
+from bot.delivery.letters import Letters
 from bot.delivery.pacing import Pacer
 from bot.delivery.uploads import UploadGate
 from bot.digests.sender import DigestSender
@@ -28,7 +29,7 @@ from bot.ports import (
     RateLimited,
 )
 from bot.service.context import Context
-from storage.records import Delivery
+from storage.records import Delivery, Recording
 from storage.repos import Repositories
 from storage.repos.deliveries import Outgoing
 
@@ -37,6 +38,7 @@ log = logging.getLogger("petites_voix.delivery")
 BATCH = 200
 IN_FLIGHT = 16
 IDLE_WAIT_S = 5.0
+PAUSE_S = 1.0  # a longer global wait is a pause (429, relay down), not pacing
 
 
 class DeliveryWorker:
@@ -54,7 +56,8 @@ class DeliveryWorker:
         self._busy_chats: set[str] = set()
         self._slots = asyncio.Semaphore(IN_FLIGHT)
         self.failures = FailurePolicy(ctx, self.platform, self.pacer, settings.max_attempts)
-        self.digests = DigestSender(ctx, adapter, self.gate, self.failures)
+        self.letters = Letters(ctx)
+        self.digests = DigestSender(ctx, adapter, self.gate, self.failures, self.letters)
         self._last_noted: datetime | None = None
 
     async def run(self, stopping: asyncio.Event, drain_timeout: float = 20.0) -> None:
@@ -107,6 +110,8 @@ class DeliveryWorker:
                 passed_over.add(chat)
                 continue
             global_wait = self.pacer.global_ready_in()
+            if global_wait > PAUSE_S:  # the platform is paused: wait in run(), stoppable
+                return global_wait
             if global_wait > 0:
                 await asyncio.sleep(global_wait)
             await self._slots.acquire()
@@ -178,6 +183,9 @@ class DeliveryWorker:
             await repos.deliveries.hold_for_consent([delivery.id])
             return
         try:
+            if self.adapter.capabilities.links_not_audio:
+                await self._deliver_letter(delivery, rec, outgoing)
+                return
             async with self.gate.turn(f"{self.platform}:{rec.voice_sha}") as waited:
                 if waited:  # released with others behind a first upload: pace again
                     await asyncio.sleep(self.pacer.reserve(delivery.chat_id))
@@ -226,6 +234,25 @@ class DeliveryWorker:
             log.info("could not take back a withdrawn recording: %s", type(exc).__name__)
         if not removed:
             log.warning("a recording sent too late could not be taken back from a family")
+
+    async def _deliver_letter(self, delivery: Delivery, rec: Recording, outgoing: Outgoing) -> None:
+        """A platform of links (e-mail): one message naming the recording,
+        composed now so that the consent rule is read at sending time."""
+        repos = self.ctx.repos
+        attach = self.adapter.capabilities.attaches_audio
+        audio = self._audio(outgoing) if attach else None
+        message = await self.letters.for_delivery(delivery, rec, audio)
+        if message is None:
+            await repos.deliveries.hold_for_consent([delivery.id])
+            return
+        started = time.monotonic()
+        receipt = await self.adapter.send(message)
+        self.ctx.metrics.sent(self.platform, time.monotonic() - started)
+        now = self.ctx.clock.now()
+        if await repos.deliveries.mark_sent(delivery.id, receipt.message_id, now):
+            await self._note_sent(now)
+        else:  # an e-mail cannot be taken back: its page no longer plays it
+            await self._sent_too_late(delivery, receipt.message_id, now)
 
     def _entry(self, delivery: Delivery) -> OutboxEntry:
         deliveries = self.ctx.repos.deliveries

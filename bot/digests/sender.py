@@ -15,6 +15,7 @@ import time
 from datetime import datetime
 
 from bot.delivery.failures import FailurePolicy, OutboxEntry
+from bot.delivery.letters import Letters
 from bot.delivery.uploads import UploadGate
 from bot.digests.compose import MAX_SEPARATE, digest_text
 from bot.i18n import _, speaking
@@ -40,12 +41,14 @@ class DigestSender:
         adapter: ChatAdapter,
         gate: UploadGate,
         failures: FailurePolicy,
+        letters: Letters,
     ) -> None:
         self.ctx = ctx
         self.adapter = adapter
         self.platform = adapter.platform
         self.gate = gate
         self.failures = failures
+        self.letters = letters
 
     async def send(self, digest: Digest) -> None:
         repos = self.ctx.repos
@@ -83,6 +86,9 @@ class DigestSender:
             # Its content is fixed now: what a consent holds back leaves it.
             await self._hold_back(await repos.digests.items(digest.id))
         items = await repos.digests.items(digest.id)
+        if self.adapter.capabilities.links_not_audio:
+            await self._send_letter(digest, items)
+            return
         live = [i for i in items if i.live]
         mix: Mix | None = None
         if digest.mix_key is not None:
@@ -163,6 +169,20 @@ class DigestSender:
         blocked = [i.delivery_id for i in items if i.live and not await self._may_go(i)]
         if blocked:
             await self.ctx.repos.deliveries.hold_for_consent_in_digest(blocked)
+
+    async def _send_letter(self, digest: Digest, items: list[DigestItem]) -> None:
+        """A platform of links (e-mail): the whole digest is one message."""
+        repos = self.ctx.repos
+        if digest.steps_done == 0:
+            live = [i.recording_id for i in items if i.live]
+            message = await self.letters.for_digest(digest, live)
+            if message is None:
+                await repos.digests.mark_empty(digest.id)
+                return
+            receipt = await self._send(message)
+            await repos.digests.step_done(digest.id, 1, receipt.message_id)
+        await repos.digests.mark_sent(digest.id, self.ctx.clock.now())
+        await repos.adapter_status.sent(self.platform, self.ctx.clock.now())
 
     async def _send(self, message: OutboundMessage) -> Receipt:
         await asyncio.sleep(self.failures.pacer.reserve(message.chat_id))

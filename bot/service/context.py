@@ -22,6 +22,7 @@ from bot.ports import (
     Receipt,
 )
 from bot.service.audience import Audience
+from bot.service.links import FamilyLinks
 from storage.media import MediaStore
 from storage.repos import Repositories
 
@@ -79,6 +80,8 @@ class Context:
     metrics: Metrics = field(default_factory=Metrics)
     # One build at a time per compiled recording (bot/service/mixing.py).
     mix_locks: dict[str, asyncio.Lock] = field(default_factory=dict)
+    # Links to families' pages and e-mail actions; None without [web].
+    links: FamilyLinks | None = None
 
     async def say(
         self,

@@ -17,6 +17,7 @@ WRONG_CODES_WINDOW = timedelta(minutes=15)
 class NewInvitation:
     code: str
     expires_at: datetime
+    id: int = 0
 
 
 class InvitationService:
@@ -32,10 +33,10 @@ class InvitationService:
             days, uses = cfg.teacher_days, 1
         code = new_code()
         expires = now + timedelta(days=days)
-        await self.ctx.repos.invitations.create(
+        new_id = await self.ctx.repos.invitations.create(
             hash_code(code), kind, class_id, child_id, uses, expires, now
         )
-        return NewInvitation(code, expires)
+        return NewInvitation(code, expires, new_id)
 
     def link(self, platform: str, code: str) -> str | None:
         adapter = self.ctx.adapters.get(platform)

@@ -54,14 +54,16 @@ class Retention:
         removed_files = await self.erasure.drop_files(shas)
         orphans = await self.erasure.orphans()
         await self.erasure.leave_pending()
+        # ONDE addresses whose invitation ended unused.
+        contacts = await repos.email_contacts.erase_expired(now)
         # Wrong invitation codes only matter for the rate limit (minutes).
         await repos.invitations.forget_attempts_before(now - timedelta(days=1))
-        if shas or orphans:
+        if shas or orphans or contacts:
             await repos.audit.record(
                 "service",
                 "retention",
                 now,
-                detail=f"{removed_files} file(s), {orphans} guardian(s)",
+                detail=f"{removed_files} file(s), {orphans} guardian(s), {contacts} address(es)",
             )
             log.info("retention: %d file(s) and %d guardian(s) erased", removed_files, orphans)
         return removed_files

@@ -374,13 +374,22 @@ class TeacherCommands:
                 out.append(f"• {line.first_name} : pas encore inscrite")
                 continue
             families += 1
-            details = [f"{line.guardians} parent{'s' if line.guardians > 1 else ''}"]
+            how = ", ".join(
+                f"{count} {texts.PLATFORM_WORDS.get(name, name)}" for name, count in line.platforms
+            )
+            details = [
+                f"{line.guardians} parent{'s' if line.guardians > 1 else ''}"
+                + (f" ({how})" if how else "")
+            ]
             if line.digest:
                 details.append(f"{line.digest} en résumé")
             if line.paused:
                 details.append(f"{line.paused} en pause")
-            if line.suspended:
-                details.append(f"{line.suspended} injoignable (a bloqué le robot ?)")
+            blocked = line.suspended - line.email_refused
+            if blocked:
+                details.append(f"{blocked} injoignable (a bloqué le robot ?)")
+            if line.email_refused:
+                details.append(f"{line.email_refused} adresse e-mail refusée par le serveur")
             if line.consent is not True:
                 details.append("accord d'enregistrement non donné")
             out.append(f"• {line.first_name} : " + ", ".join(details))

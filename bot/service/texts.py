@@ -35,6 +35,14 @@ def frequency_words(frequency: str) -> str:
     return _(FREQUENCY_WORDS[frequency])
 
 
+# How a family receives, as the teacher reads it in /parents (never an address).
+PLATFORM_WORDS = {
+    "telegram": "sur Telegram",
+    "matrix": "sur Element",
+    "email": "par e-mail",
+}
+
+
 def duration(seconds: float | None) -> str:
     if seconds is None:
         return "?"

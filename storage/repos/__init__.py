@@ -12,6 +12,7 @@ from storage.repos.albums import AlbumRepo
 from storage.repos.audit import AuditRepo
 from storage.repos.deliveries import DeliveryRepo, MediaCacheRepo
 from storage.repos.digests import DigestRepo
+from storage.repos.email_contacts import EmailContactRepo
 from storage.repos.families import FamilyRepo
 from storage.repos.invitations import InvitationRepo
 from storage.repos.leaving import LeavingRepo
@@ -26,6 +27,7 @@ __all__ = [
     "AuditRepo",
     "DeliveryRepo",
     "DigestRepo",
+    "EmailContactRepo",
     "FamilyRepo",
     "InvitationRepo",
     "LeavingRepo",
@@ -54,6 +56,7 @@ class Repositories:
     adapter_status: AdapterStatusRepo
     mixes: MixRepo
     leaving: LeavingRepo
+    email_contacts: EmailContactRepo
 
     @classmethod
     def over(cls, db: Database) -> Repositories:
@@ -72,6 +75,7 @@ class Repositories:
             adapter_status=AdapterStatusRepo(db),
             mixes=MixRepo(db),
             leaving=LeavingRepo(db),
+            email_contacts=EmailContactRepo(db),
         )
 
     @asynccontextmanager

@@ -52,6 +52,10 @@ class FamilyLine:
     digest: int
     paused: int
     suspended: int
+    # How its guardians receive: (platform, count), and how many of them
+    # had their address refused by the mail server.
+    platforms: tuple[tuple[str, int], ...] = ()
+    email_refused: int = 0
 
 
 @dataclass(frozen=True)
@@ -343,14 +347,20 @@ class FamilyRepo:
     # -- subscriptions ----------------------------------------------------
 
     async def subscribe(
-        self, guardian_id: int, child_id: int, class_id: int, now: datetime
+        self,
+        guardian_id: int,
+        child_id: int,
+        class_id: int,
+        now: datetime,
+        frequency: str = "immediat",
     ) -> tuple[Subscription, bool]:
         created = await self.db.execute(
-            """INSERT INTO subscriptions (guardian_id, child_id, class_id, created_at)
-               VALUES ($1, $2, $3, $4) ON CONFLICT (guardian_id, child_id) DO NOTHING""",
+            """INSERT INTO subscriptions (guardian_id, child_id, class_id, frequency, created_at)
+               VALUES ($1, $2, $3, $4, $5) ON CONFLICT (guardian_id, child_id) DO NOTHING""",
             guardian_id,
             child_id,
             class_id,
+            frequency,
             to_db_time(now),
         )
         if not created:  # a returning parent: lift a past suspension
@@ -442,6 +452,17 @@ class FamilyRepo:
                ORDER BY c.name_key""",
             class_id,
         )
+        by_child: dict[int, list[tuple[str, int]]] = {}
+        refused: dict[int, int] = {}
+        for r in await self.db.fetch(
+            """SELECT s.child_id, g.platform, COUNT(*),
+                      SUM(CASE WHEN s.suspended_reason LIKE 'email_refused%' THEN 1 ELSE 0 END)
+               FROM subscriptions s JOIN guardians g ON g.id = s.guardian_id
+               WHERE s.class_id = $1 GROUP BY s.child_id, g.platform ORDER BY g.platform""",
+            class_id,
+        ):
+            by_child.setdefault(r[0], []).append((r[1], int(r[2])))
+            refused[r[0]] = refused.get(r[0], 0) + int(r[3] or 0)
         return [
             FamilyLine(
                 r[0],
@@ -452,6 +473,8 @@ class FamilyRepo:
                 int(r[5] or 0),
                 int(r[6] or 0),
                 int(r[7] or 0),
+                tuple(by_child.get(r[0], ())),
+                refused.get(r[0], 0),
             )
             for r in rows
         ]

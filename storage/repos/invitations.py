@@ -58,6 +58,10 @@ class InvitationRepo:
         row = await self.db.fetchrow(f"{_INVITATION} WHERE code_hash = $1", code_hash)
         return None if row is None else _invitation(row)
 
+    async def get(self, invitation_id: int) -> Invitation | None:
+        row = await self.db.fetchrow(f"{_INVITATION} WHERE id = $1", invitation_id)
+        return None if row is None else _invitation(row)
+
     async def use(self, invitation_id: int) -> bool:
         """Count one use; False when none is left (checked atomically)."""
         changed = await self.db.execute(

@@ -15,7 +15,8 @@ from bot import admin
 from bot.app import Service
 from bot.clock import ManualClock
 from bot.config import DeliverySettings, ScheduleSettings, Settings
-from bot.ports import Attachment, ChatRef, MediaMessage, Sender, TextMessage
+from bot.ports import Attachment, ChatAdapter, ChatRef, MediaMessage, Sender, TextMessage
+from bot.service.links import PageUrl
 
 # The teachers' recordings and broken files, kept with the tests.
 SAMPLES = Path(__file__).resolve().parents[1] / "samples"
@@ -71,6 +72,9 @@ class Stage:
     clock: ManualClock = field(default_factory=lambda: ManualClock(MORNING))
     settings: Settings | None = None
     service: Service | None = None
+    # Platforms beside the memory one (e-mail), and who knows the families' pages.
+    more_adapters: dict[str, ChatAdapter] = field(default_factory=dict)
+    page_url: PageUrl | None = None
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     # The language a person's app is set to (Sender.language_code), by user.
     app_languages: dict[str, str] = field(default_factory=dict)
@@ -81,7 +85,8 @@ class Stage:
     async def start(self) -> Service:
         if self.settings is None:
             self.settings = settings_for(self.data_dir, self.database)
-        self.service = await Service.create(self.settings, {"memory": self.adapter}, self.clock)
+        adapters = {"memory": self.adapter, **self.more_adapters}
+        self.service = await Service.create(self.settings, adapters, self.clock, self.page_url)
         await self.service.start()
         return self.service
 
