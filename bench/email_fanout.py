@@ -12,7 +12,7 @@ the adapter's pool of SMTP connections, then marked sent. Wall time runs
 from the publish to the last message the server accepted.
 
 Baseline, same run: a bare loop with the same concurrency (16 connections,
-as many as the worker keeps in flight), building the same MIME messages and
+as many as the adapter's pool), building the same MIME messages and
 sending them with aiosmtplib. Both talk to one aiosmtpd server running in its
 own process, so that it does not share this process's interpreter.
 """
@@ -36,12 +36,12 @@ import aiosmtplib
 from adapters.email import EmailAdapter, SmtpSettings, mime
 from bot.app import Service
 from bot.config import settings_from_mapping
-from bot.delivery.worker import IN_FLIGHT
 from bot.ports import Link, OutboundMessage
 from tests.seeding import class_with_held_recording
 
 SENDER = "Petites Voix <voix@example.org>"
 PUBLIC = "https://voix.example.org"
+CONNECTIONS = 16  # SMTP connections, the service's pool and the bare loop alike
 
 
 # --------------------------------------------------------------------------
@@ -144,7 +144,7 @@ async def service_fan_out(server: SmtpProcess, families: int) -> Run:
             data,
         )
         adapter = EmailAdapter(
-            SmtpSettings("127.0.0.1", server.port, SENDER, connections=IN_FLIGHT),
+            SmtpSettings("127.0.0.1", server.port, SENDER, connections=CONNECTIONS),
             rate_per_minute=10_000_000,  # the relay's limit is not what is measured
         )
         service = await Service.create(settings, {"email": adapter}, page_url=_page)
@@ -206,7 +206,7 @@ async def bare_fan_out(server: SmtpProcess, families: int) -> Run:
             await client.quit()
 
     start = time.monotonic()
-    await asyncio.gather(*(sender() for _ in range(IN_FLIGHT)))
+    await asyncio.gather(*(sender() for _ in range(CONNECTIONS)))
     end = await _wait_for(server, before + families, 120)
     return Run(end - start, server.received() - before)
 

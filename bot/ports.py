@@ -62,6 +62,10 @@ class Capabilities:
     links_not_audio: bool = False
     # Such a platform also attaches the recording (MP3) to each message.
     attaches_audio: bool = False
+    # Sends the delivery worker keeps under way at once (each also reads and
+    # writes the outbox, so a platform with a pool of connections wants more
+    # than it has connections).
+    sends_at_once: int = 16
 
 
 # --------------------------------------------------------------------------

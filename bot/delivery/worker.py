@@ -36,7 +36,6 @@ from storage.repos.deliveries import Outgoing
 log = logging.getLogger("petites_voix.delivery")
 
 BATCH = 200
-IN_FLIGHT = 16
 IDLE_WAIT_S = 5.0
 PAUSE_S = 1.0  # a longer global wait is a pause (429, relay down), not pacing
 
@@ -54,7 +53,7 @@ class DeliveryWorker:
         # One delivery at a time per chat, so that a family gets them in order
         # whatever the database lets run side by side.
         self._busy_chats: set[str] = set()
-        self._slots = asyncio.Semaphore(IN_FLIGHT)
+        self._slots = asyncio.Semaphore(adapter.capabilities.sends_at_once)
         self.failures = FailurePolicy(ctx, self.platform, self.pacer, settings.max_attempts)
         self.letters = Letters(ctx)
         self.digests = DigestSender(ctx, adapter, self.gate, self.failures, self.letters)
