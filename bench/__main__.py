@@ -11,7 +11,14 @@ import sys
 import time
 from typing import Any
 
-BENCHMARKS = ("ingest", "telegram_fanout", "matrix_fanout", "digest_plan", "postgres_outbox")
+BENCHMARKS = (
+    "ingest",
+    "telegram_fanout",
+    "matrix_fanout",
+    "digest_plan",
+    "postgres_outbox",
+    "web_listen",
+)
 
 
 def _cell(value: Any) -> str:

@@ -23,7 +23,9 @@ from bot.service.dispatcher import Dispatcher
 from bot.service.filing import Filing
 from bot.service.publisher import Publisher
 from bot.service.retention import Retention
-from bot.web_health import HealthServer
+from bot.web.server import WebServer, build_app
+from bot.web.services import WebServices
+from bot.web_health import HealthServer, add_health_routes
 from storage.db import Database
 from storage.media import MediaStore
 from storage.repos import Repositories
@@ -80,6 +82,7 @@ class Service:
     publisher: Publisher
     workers: list[DeliveryWorker]
     digests: Digests
+    web: WebServer | None = None
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
     health: HealthServer | None = None
     drain_timeout: float = 20.0
@@ -94,6 +97,15 @@ class Service:
     ) -> Service:
         ctx = await open_context(settings, adapters, clock)
         filing = Filing(ctx)
+        web_server = None
+        if settings.web is not None:
+            # /healthz for the proxy's checks; /metrics stays on [metrics] listen,
+            # out of the families' reach.
+            app = build_app(
+                WebServices.build(ctx),
+                extra=(lambda a, s: add_health_routes(a, s.ctx, metrics=False),),
+            )
+            web_server = WebServer(app, settings.web.listen_host, settings.web.listen_port)
         return cls(
             ctx=ctx,
             filing=filing,
@@ -101,6 +113,7 @@ class Service:
             publisher=Publisher(ctx),
             workers=[DeliveryWorker(ctx, a, settings.delivery) for a in adapters.values()],
             digests=Digests(ctx),
+            web=web_server,
         )
 
     async def start(self) -> None:
@@ -114,6 +127,15 @@ class Service:
                 raise StartupError(
                     f"[metrics] listen : impossible d'écouter sur "
                     f"{metrics.listen_host}:{metrics.listen_port} ({exc.strerror})"
+                ) from exc
+        if self.web is not None:
+            # Family pages answer even while a chat platform is still down.
+            try:
+                await self.web.start()
+            except OSError as exc:
+                raise StartupError(
+                    f"[web] listen : impossible d'écouter sur {self.web.host}:{self.web.port} "
+                    f"({exc.strerror or exc})"
                 ) from exc
         for adapter in self.ctx.adapters.values():
             await self._connect(adapter)
@@ -162,6 +184,8 @@ class Service:
         every state not reached is still in the database for the next start."""
         self.stopping.set()
         self.digests.stop()
+        if self.web is not None:
+            await self.web.stop()
         for adapter in self.ctx.adapters.values():
             try:
                 await adapter.disconnect()

@@ -38,3 +38,8 @@ async def test_recordings_reach_both_parents_encrypted_as_voice_messages(
     # The output names the folder holding what the families received.
     assert any(str(result.received_dir) in line for line in lines)
     assert lines[-1] == "Service et serveur Matrix arrêtés."
+    # The family that chose "just this page" sees both recordings there.
+    assert result.page_url.startswith("http://127.0.0.1:") and "/f/" in result.page_url
+    # (the voice note has no caption: the page names it by its number)
+    assert set(result.page_titles) == {"Enregistrement n°1", "Groupe 2"}
+    assert any(result.page_url in line for line in lines)

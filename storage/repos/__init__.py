@@ -15,7 +15,9 @@ from storage.repos.digests import DigestRepo
 from storage.repos.families import FamilyRepo
 from storage.repos.invitations import InvitationRepo
 from storage.repos.leaving import LeavingRepo
+from storage.repos.listens import ListenRepo
 from storage.repos.mixes import MixRepo
+from storage.repos.pages import FamilyPageRepo
 from storage.repos.recordings import RecordingRepo
 from storage.repos.schools import SchoolRepo
 from storage.repos.staff import StaffRepo
@@ -26,9 +28,11 @@ __all__ = [
     "AuditRepo",
     "DeliveryRepo",
     "DigestRepo",
+    "FamilyPageRepo",
     "FamilyRepo",
     "InvitationRepo",
     "LeavingRepo",
+    "ListenRepo",
     "MediaCacheRepo",
     "MixRepo",
     "RecordingRepo",
@@ -54,6 +58,8 @@ class Repositories:
     adapter_status: AdapterStatusRepo
     mixes: MixRepo
     leaving: LeavingRepo
+    pages: FamilyPageRepo
+    listens: ListenRepo
 
     @classmethod
     def over(cls, db: Database) -> Repositories:
@@ -72,6 +78,8 @@ class Repositories:
             adapter_status=AdapterStatusRepo(db),
             mixes=MixRepo(db),
             leaving=LeavingRepo(db),
+            pages=FamilyPageRepo(db),
+            listens=ListenRepo(db),
         )
 
     @asynccontextmanager
