@@ -7,9 +7,10 @@ STAMP  := $(VENV)/.installed
 LOCALES := bot/locales
 
 # Debian packages the tests use, and one file that shows each is there.
-# PostgreSQL 15: the storage and story suites also run on it.
-DEBIAN_PACKAGES := postgresql
-DEBIAN_FILES    := /usr/lib/postgresql/15/bin/initdb
+# PostgreSQL 15: the storage and story suites also run on it; Chromium and
+# its driver (same version): the family page's browser test.
+DEBIAN_PACKAGES := postgresql chromium chromium-driver
+DEBIAN_FILES    := /usr/lib/postgresql/15/bin/initdb /usr/bin/chromium /usr/bin/chromedriver
 
 .PHONY: test lint demo bench clean locales catalogs debian-packages
 

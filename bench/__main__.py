@@ -18,6 +18,7 @@ BENCHMARKS = (
     "digest_plan",
     "postgres_outbox",
     "email_fanout",
+    "web_listen",
 )
 
 

@@ -77,6 +77,7 @@ async def invite_teacher(ctx: Context, school: str, class_name: str) -> dict[str
     return {
         "code": invite.code,
         "telegram_link": telegram_link(ctx.settings, invite.code),
+        **({"web_link": invitations.web_link(invite.code)} if ctx.settings.web else {}),
         "expires_at": invite.expires_at.isoformat(),
         "school": s.name,
         "class": klass.name,

@@ -20,12 +20,15 @@ from bot.ports import ChatAdapter, DeliveryError, PermanentFailure, RecipientGon
 from bot.service.audience import Audience
 from bot.service.context import Context
 from bot.service.dispatcher import Dispatcher
+from bot.service.family_pages import FamilyPages
 from bot.service.filing import Filing
 from bot.service.links import FamilyLinks, PageUrl
 from bot.service.publisher import Publisher
 from bot.service.retention import Retention
 from bot.service.signing import Signer
-from bot.web_health import HealthServer
+from bot.web.server import WebServer, build_app
+from bot.web.services import WebServices
+from bot.web_health import HealthServer, add_health_routes
 from storage.db import Database
 from storage.media import MediaStore
 from storage.repos import Repositories
@@ -42,10 +45,6 @@ def database_target(settings: Settings) -> Path | str:
     return settings.database or settings.data_dir / "petites-voix.sqlite3"
 
 
-async def _no_page(child_id: int) -> str | None:
-    return None
-
-
 async def open_context(
     settings: Settings,
     adapters: Mapping[str, ChatAdapter],
@@ -59,10 +58,17 @@ async def open_context(
     metrics = Metrics()
     metrics.declare(sorted(adapters))
     links = None
+    # E-mails link to the family's page: its address comes from the family
+    # pages, which need the context being built here (bound just below).
+    pages: list[FamilyPages] = []
+
+    async def family_page(child_id: int) -> str | None:
+        return await pages[0].link_for(child_id) if pages else None
+
     if settings.web is not None:
         signer = await asyncio.to_thread(Signer.at, settings.data_dir)
-        links = FamilyLinks(settings.web.public_url, signer, page_url or _no_page)
-    return Context(
+        links = FamilyLinks(settings.web.public_url, signer, page_url or family_page)
+    ctx = Context(
         settings=settings,
         repos=repos,
         audience=Audience(repos),
@@ -80,6 +86,8 @@ async def open_context(
         metrics=metrics,
         links=links,
     )
+    pages.append(FamilyPages(ctx))
+    return ctx
 
 
 @dataclass
@@ -92,6 +100,7 @@ class Service:
     publisher: Publisher
     workers: list[DeliveryWorker]
     digests: Digests
+    web: WebServer | None = None
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
     health: HealthServer | None = None
     drain_timeout: float = 20.0
@@ -107,6 +116,15 @@ class Service:
     ) -> Service:
         ctx = await open_context(settings, adapters, clock, page_url)
         filing = Filing(ctx)
+        web_server = None
+        if settings.web is not None:
+            # /healthz for the proxy's checks; /metrics stays on [metrics] listen,
+            # out of the families' reach.
+            app = build_app(
+                WebServices.build(ctx),
+                extra=(lambda a, s: add_health_routes(a, s.ctx, metrics=False),),
+            )
+            web_server = WebServer(app, settings.web.listen_host, settings.web.listen_port)
         return cls(
             ctx=ctx,
             filing=filing,
@@ -114,6 +132,7 @@ class Service:
             publisher=Publisher(ctx),
             workers=[DeliveryWorker(ctx, a, settings.delivery) for a in adapters.values()],
             digests=Digests(ctx),
+            web=web_server,
         )
 
     async def start(self) -> None:
@@ -127,6 +146,15 @@ class Service:
                 raise StartupError(
                     f"[metrics] listen : impossible d'écouter sur "
                     f"{metrics.listen_host}:{metrics.listen_port} ({exc.strerror})"
+                ) from exc
+        if self.web is not None:
+            # Family pages answer even while a chat platform is still down.
+            try:
+                await self.web.start()
+            except OSError as exc:
+                raise StartupError(
+                    f"[web] listen : impossible d'écouter sur {self.web.host}:{self.web.port} "
+                    f"({exc.strerror or exc})"
                 ) from exc
         for adapter in self.ctx.adapters.values():
             await self._connect(adapter)
@@ -175,6 +203,8 @@ class Service:
         every state not reached is still in the database for the next start."""
         self.stopping.set()
         self.digests.stop()
+        if self.web is not None:
+            await self.web.stop()
         for adapter in self.ctx.adapters.values():
             try:
                 await adapter.disconnect()

@@ -200,8 +200,11 @@ async def run_service(settings: Settings) -> int:
     from bot.app import Service, StartupError
 
     adapters = make_adapters(settings)
-    if not adapters:
-        raise ConfigError("[telegram] / [matrix] / [email]", "aucune messagerie configurée")
+    if not adapters and settings.web is None:
+        raise ConfigError(
+            "[telegram] / [matrix] / [email] / [web]",
+            "aucune messagerie ni page web configurée",
+        )
     service = await Service.create(settings, adapters)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

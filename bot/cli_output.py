@@ -49,6 +49,8 @@ def _invitation(result: dict[str, Any]) -> str:
     ]
     if result["telegram_link"]:
         lines.append(result["telegram_link"])
+    if result.get("web_link"):
+        lines.append(result["web_link"])
     lines.append("À envoyer au robot en privé : /start CODE (Telegram) ou le code seul (Matrix).")
     return "\n".join(lines)
 

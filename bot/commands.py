@@ -27,6 +27,7 @@ TEACHER_COMMANDS = (
     ("enfants", "les enfants de la classe et leur accord"),
     ("renommer", "corriger un prénom : {p}renommer Lea Léa B."),
     ("depart", "un enfant qui quitte la classe : {p}depart Prénom"),
+    ("ecoutes", "combien de familles ont écouté : {p}ecoutes (ou {p}ecoutes 2 pour l'album 2)"),
     ("aide", "l'aide"),
 )
 
@@ -37,6 +38,7 @@ PARENT_COMMANDS = (
     ("albums", N_("les albums de la classe")),
     ("consentement", N_("votre accord pour la voix de votre enfant : {p}consentement oui|non")),
     ("ecouter", N_("écouter un album en entier : {p}ecouter 2")),
+    ("page", N_("le lien de la page privée de votre famille")),
     ("langue", N_("la langue de mes messages : {p}langue ar, en, es, fr, pt ou tr")),
     ("arreter", N_("se désinscrire et effacer ses données")),
     ("aide", N_("l'aide")),

@@ -15,6 +15,7 @@ import asyncio
 import logging
 import re
 import shutil
+import socket
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -105,6 +106,38 @@ class DemoResult:
     received_dir: Path
     saved: dict[str, list[Path]]
     teacher_saw: list[str]
+    page_url: str = ""
+    page_titles: tuple[str, ...] = ()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+async def family_with_only_a_page(base: str, code: str, say: Say) -> tuple[str, list[str]]:
+    """A family without Telegram or Element: the invitation link, then
+    "just this page"; returns the page's address and the titles it shows."""
+    import aiohttp
+
+    async with aiohttp.ClientSession() as http:
+        async with http.get(f"{base}/i/{code}") as resp:
+            html = await resp.text()
+        heading = re.search(r"<h1>(.*?)</h1>", html)
+        say(f"  [Maman de Sami · navigateur] la page dit : {heading.group(1) if heading else '?'}")
+        say("  [Maman de Sami · navigateur] elle choisit « Juste une page web ».")
+        async with http.post(f"{base}/i/{code}/page", allow_redirects=False) as resp:
+            location = resp.headers["Location"]
+        page_url = base + location.split("?")[0]
+        async with http.get(page_url) as resp:
+            page = await resp.text()
+            status = resp.status
+    titles = re.findall(r"<h3>(.*?)</h3>", page)
+    say(f"  La page de la famille de Sami (à garder dans ses favoris) : {page_url}")
+    say(f"  Ouverte ({status}) : {len(titles)} enregistrement(s) à écouter : {', '.join(titles)}")
+    return page_url, titles
 
 
 async def run_demo(workdir: Path, say: Say = print) -> DemoResult:
@@ -118,12 +151,13 @@ async def run_demo(workdir: Path, say: Say = print) -> DemoResult:
     try:
         bot = server.register("petitesvoix")
         server.lift_rate_limit(bot.user_id)
+        port = free_port()
         settings = Settings(
             data_dir=workdir / "donnees",
             matrix=MatrixSettings(server.url, bot.user_id, password=bot.password),
             schedule=replace(ScheduleSettings(), quiet_hours=None),
             delivery=DeliverySettings(grace_seconds=GRACE_S),
-            web=WebSettings("http://127.0.0.1:8080"),
+            web=WebSettings(f"http://127.0.0.1:{port}", "127.0.0.1", port),
             email=EmailSettings(
                 sender="Petites Voix <voix@example.org>",
                 smtp_host="127.0.0.1",
@@ -164,9 +198,9 @@ async def run_demo(workdir: Path, say: Say = print) -> DemoResult:
             await teacher.client.send_text(room, command)
             await teacher.bot_says(room, "salon")
 
-        say("\n4. Elle prépare les invitations des familles de Lina, de Tom et de Zoé.")
+        say("\n4. Elle prépare les invitations des familles de Lina, Tom, Zoé et Sami.")
         codes = {}
-        for child in ("Lina", "Tom", "Zoé"):
+        for child in ("Lina", "Tom", "Zoé", "Sami"):
             teacher.typed("salon", f"!invitation {child}")
             await teacher.client.send_text(room, f"!invitation {child}")
             await teacher.bot_says(room, "salon")
@@ -246,11 +280,19 @@ async def run_demo(workdir: Path, say: Say = print) -> DemoResult:
             say(f"      « {mail.mail['Subject']} »")
             for url in links[:1]:
                 say(f"      lien : {url}")
+        say(f"\nEnregistrements reçus par les familles, déchiffrés : {received_dir}")
+
+        say(
+            "\n8. La famille de Sami n'a ni Telegram ni Element : elle ouvre le lien de "
+            "l'invitation dans son navigateur."
+        )
+        page_url, titles = await family_with_only_a_page(
+            settings.web.public_url if settings.web else "", codes["Sami"], say
+        )
         teacher_saw = [
             r.body for r in teacher.client.received if r.sender == bot.user_id and r.body
         ]
-        say(f"\nEnregistrements reçus par les familles, déchiffrés : {received_dir}")
-        return DemoResult(received_dir, saved, teacher_saw)
+        return DemoResult(received_dir, saved, teacher_saw, page_url, tuple(titles))
     finally:
         for client in clients:
             await client.close()

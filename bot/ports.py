@@ -173,6 +173,16 @@ class Unreadable:
     sender: Sender
 
 
+@dataclass(frozen=True)
+class ReadReceipt:
+    """Someone read a chat up to ``message_id`` (a Matrix ``m.read`` receipt).
+    Platforms that tell bots nothing of the kind (Telegram) never send it."""
+
+    chat_id: str
+    reader: Sender
+    message_id: str
+
+
 InboundEvent = (
     TextMessage
     | MediaMessage
@@ -182,6 +192,7 @@ InboundEvent = (
     | ChatInvite
     | NotHandled
     | Unreadable
+    | ReadReceipt
 )
 
 # The adapter awaits the sink: when it returns, the event is handled or

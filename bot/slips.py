@@ -86,6 +86,9 @@ class Slip:
     code: str  # invitation code, 20-64 chars [A-Za-z0-9_-]
     link: str | None  # https://t.me/bot?start=CODE; None: the QR holds the bare code
     expires_at: datetime | None
+    # True: ``link`` is the service's invitation page ({public_url}/i/CODE),
+    # where the family chooses Telegram, Element or only a web page.
+    web: bool = False
 
     def __post_init__(self) -> None:
         if not CODE_RE.fullmatch(self.code):
@@ -193,6 +196,18 @@ def slip_date(moment: datetime) -> str:
 def instructions(slip: Slip, matrix_hint: str | None, telegram_missing: bool = False) -> list[str]:
     """The three numbered steps printed for the parents."""
     name = slip.child_first_name
+    if slip.web:
+        return [
+            _(
+                "Sur votre téléphone, scannez ce code QR avec l’appareil photo\u00a0: "
+                "une page de l’école s’ouvre."
+            ),
+            _(
+                "Choisissez comment écouter\u00a0: Telegram, Element, ou simplement une page "
+                "web privée pour votre famille, sans application."
+            ),
+            _("Les enregistrements de la classe arrivent ensuite là où vous l’avez choisi."),
+        ]
     arrive = _(
         "Les enregistrements de la classe arrivent ensuite dans cette discussion. "
         "Écrivez {p}aide pour choisir quand les recevoir."
@@ -249,7 +264,7 @@ def matrix_note(slip: Slip, matrix_hint: str | None, telegram_missing: bool = Fa
             "Vous préférez Telegram\u00a0? Le lien du robot manque sur cette fiche\u00a0: "
             "demandez-le à l’école."
         )
-    if slip.link is None or not matrix_hint:
+    if slip.link is None or slip.web or not matrix_hint:
         return None
     return _(
         "Vous préférez Matrix (Element)\u00a0? Ouvrez une discussion privée avec {address} "

@@ -19,3 +19,8 @@ def tidy_name(text: str) -> str:
     """A first name as people write it, without stray spaces: 'lina ' -> 'Lina'."""
     name = " ".join(text.split())
     return name[:1].upper() + name[1:] if name else name
+
+
+def of(name: str) -> str:
+    """« de Tom », « d’Inès »: French elides before a vowel sound."""
+    return f"d’{name}" if name[:1].lower() in "aeiouyàâéèêëîïôöùûüœh" else f"de {name}"

@@ -42,3 +42,8 @@ async def test_recordings_reach_both_parents_encrypted_as_voice_messages(
     assert any("confirmez votre adresse" in line for line in email)
     assert sum("« MS-GS : nouvel enregistrement" in line for line in lines) == 2
     assert lines[-1] == "Service, serveur Matrix et serveur de messagerie arrêtés."
+    # The family that chose "just this page" sees both recordings there.
+    assert result.page_url.startswith("http://127.0.0.1:") and "/f/" in result.page_url
+    # (the voice note has no caption: the page names it by its number)
+    assert set(result.page_titles) == {"Enregistrement n°1", "Groupe 2"}
+    assert any(result.page_url in line for line in lines)

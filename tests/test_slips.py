@@ -152,3 +152,15 @@ def test_a_code_that_cannot_be_a_deep_link_is_refused(code: str) -> None:
 def test_no_slips_is_refused() -> None:
     with pytest.raises(ValueError):
         render_slips_pdf([])
+
+
+def test_with_web_pages_the_qr_opens_the_invitation_page() -> None:
+    code = _code(7)
+    web = f"https://voix.example.org/i/{code}"
+    slip = Slip("Inès", "MS-GS", "École", code, web, datetime(2027, 3, 1), web=True)
+    ((lines, text, qrs),) = _pages(render_slips_pdf([slip], matrix_hint=MATRIX_BOT))
+    assert qrs == [web]
+    assert code in lines
+    assert "une page de l’école s’ouvre" in text
+    assert "simplement une page web privée pour votre famille" in text
+    assert "Telegram s’ouvre" not in text and MATRIX_BOT not in text

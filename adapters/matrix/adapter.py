@@ -17,6 +17,7 @@ from nio import (
     JoinError,
     MatrixRoom,
     ProfileGetDisplayNameResponse,
+    ReceiptEvent,
     RoomGetStateResponse,
     RoomInfo,
     RoomLeaveError,
@@ -29,6 +30,7 @@ from nio.exceptions import LocalProtocolError, OlmTrustError, OlmUnverifiedDevic
 from adapters.matrix import media, outbound
 from adapters.matrix.errors import NETWORK_ERRORS, raise_for
 from adapters.matrix.membership import is_private_with, present_members
+from adapters.matrix.receipts import receipt_callback
 from adapters.matrix.session import open_session
 from adapters.matrix.state import SyncState
 from adapters.matrix.sync import UNDECRYPTABLE_WAIT_S, SyncLoop
@@ -164,6 +166,7 @@ class MatrixAdapter:
         config = await client.content_repository_config()
         if isinstance(config, ContentRepositoryConfigResponse) and config.upload_size:
             self._max_upload = int(config.upload_size)
+        client.add_ephemeral_callback(receipt_callback(client.user_id, sink), ReceiptEvent)
         self._loop = SyncLoop(
             client,
             self._state,

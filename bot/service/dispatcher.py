@@ -17,12 +17,14 @@ from bot.ports import (
     InboundSink,
     MediaMessage,
     NotHandled,
+    ReadReceipt,
     TextMessage,
     Unreadable,
 )
 from bot.service import texts
 from bot.service.context import Context
 from bot.service.filing import Filing
+from bot.service.listens import ListenCounts
 from bot.service.onboarding import Onboarding
 from bot.service.parent import ParentCommands
 from bot.service.teacher import TeacherCommands
@@ -39,6 +41,7 @@ class Dispatcher:
         self.onboarding = Onboarding(ctx)
         self.teacher = TeacherCommands(ctx, filing)
         self.parent = ParentCommands(ctx)
+        self.listens = ListenCounts(ctx)
 
     def sink_for(self, adapter: ChatAdapter) -> InboundSink:
         platform = adapter.platform
@@ -84,6 +87,8 @@ class Dispatcher:
                 await self.onboarding.added_to_group(platform, event)
             case BotRemovedFromChat():
                 await self.onboarding.removed(platform, event)
+            case ReadReceipt():
+                await self.listens.receipt(platform, event)
             case ChatMigrated():
                 await self.ctx.repos.staff.migrate_chat(
                     platform, event.old_chat_id, event.new_chat_id

@@ -99,7 +99,7 @@ class FamilyConsent:
         await self.ctx.say(platform, chat, text)
         if answer == "non":
             with speaking("fr"):  # the teacher reads French
-                await self._tell_teachers(child, len(effect.held_back))
+                await self.tell_teachers(child, len(effect.held_back))
 
     async def _state(self, children: list[Child], p: str) -> str:
         if not children:
@@ -115,7 +115,7 @@ class FamilyConsent:
         lines.append(_("Pour répondre : {p}consentement oui, ou {p}consentement non.").format(p=p))
         return "\n".join(lines)
 
-    async def _tell_teachers(self, child: Child, held: int) -> None:
+    async def tell_teachers(self, child: Child, held: int) -> None:
         """The teacher learns in the class group what the family's answer holds back."""
         for channel in await self.ctx.repos.staff.channels_of_class(child.class_id):
             p = self._p(channel.platform) if channel.platform in self.ctx.adapters else "/"

@@ -43,6 +43,11 @@ class InvitationService:
         template = adapter.capabilities.invite_link_template if adapter else None
         return template.format(code=code) if template else None
 
+    def web_link(self, code: str) -> str | None:
+        """``{public_url}/i/<code>``: where the family chooses how to receive."""
+        web = self.ctx.settings.web
+        return f"{web.public_url}/i/{code}" if web else None
+
     def links(self, code: str) -> dict[str, str]:
         return {
             name: link for name in self.ctx.adapters if (link := self.link(name, code)) is not None

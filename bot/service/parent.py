@@ -13,10 +13,11 @@ from bot.service import texts
 from bot.service.context import Context
 from bot.service.erasure import Erasure
 from bot.service.family_consent import FamilyConsent
+from bot.service.family_pages import FamilyPages
 from bot.service.languages import Languages
 from bot.service.listening import Listening
 from bot.service.teacher import album_list
-from bot.text_norm import fold
+from bot.text_norm import fold, of
 from storage.records import Guardian
 
 FREQUENCIES = {
@@ -38,6 +39,7 @@ class ParentCommands:
         self.planner = Planner(ctx)
         self.consent = FamilyConsent(ctx)
         self.languages = Languages(ctx)
+        self.pages = FamilyPages(ctx)
 
     async def _schedule_words(self, guardian: Guardian, frequency: str) -> str:
         """When the digests of that frequency go out, in words."""
@@ -127,6 +129,8 @@ class ParentCommands:
                 await self.languages.choose(platform, chat, guardian, command.args)
             case "ecouter":
                 await self.listening.listen(platform, chat, guardian, command.args)
+            case "page":
+                await self.ctx.say(platform, chat, await self._page_links(guardian))
             case "arreter":
                 if fold(command.args) != "oui":
                     await self.ctx.say(
@@ -155,6 +159,24 @@ class ParentCommands:
                 await erasure.leave_chat(guardian)  # on Matrix: the room goes too
             case _:
                 await self.ctx.say(platform, chat, texts.parent_help(p))
+
+    async def _page_links(self, guardian: Guardian) -> str:
+        """The family's private page, one per child (made on first use)."""
+        if not self.pages.enabled:
+            return "Ce service n'a pas de pages web : tout arrive ici, dans cette discussion."
+        lines = []
+        for sub in await self.ctx.repos.families.subscriptions_of_guardian(guardian.id):
+            child = await self.ctx.repos.families.get_child(sub.child_id)
+            link = await self.pages.link_for(sub.child_id)
+            if child is not None and link is not None:
+                lines += [f"La page privée de la famille {of(child.first_name)} :", link]
+        if not lines:
+            return "Vous n'êtes inscrit(e) pour aucun enfant en ce moment."
+        lines.append(
+            "Les enregistrements de la classe s'y écoutent sur le téléphone, sans "
+            "application. Gardez ce lien pour votre famille : qui l'a peut écouter."
+        )
+        return "\n".join(lines)
 
 
 def _resumed(waiting: int, immediate: bool) -> str:

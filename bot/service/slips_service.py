@@ -25,7 +25,9 @@ async def class_slips(
     tz = ctx.settings.schedule.timezone
     for child in await ctx.repos.families.children_of_class(klass.id):
         invite = await invitations.create("parent", klass.id, child.id)
-        link = invitations.link(platform, invite.code) if platform else None
+        # With [web], the QR opens the invitation page, where every way is offered.
+        web_link = invitations.web_link(invite.code)
+        link = web_link or (invitations.link(platform, invite.code) if platform else None)
         if link is None:
             link = invitations.any_link(invite.code)
         slips.append(
@@ -36,6 +38,7 @@ async def class_slips(
                 code=invite.code,
                 link=link,
                 expires_at=invite.expires_at.astimezone(tz),
+                web=web_link is not None,
             )
         )
     # Only the platforms this service has: Matrix's address when configured;

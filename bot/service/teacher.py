@@ -15,6 +15,7 @@ from bot.service import texts
 from bot.service.context import Context
 from bot.service.filing import Filing
 from bot.service.invitations import InvitationService
+from bot.service.listens import ListenCounts
 from bot.service.teacher_children import ChildrenCommands
 from bot.service.teacher_recordings import RecordingCommands
 from bot.text_norm import fold
@@ -47,6 +48,7 @@ class TeacherCommands:
             "enfants": self.children.register,
             "renommer": self.children.rename,
             "depart": self.children.departure,
+            "ecoutes": self.listens,
             "aide": self.help,
         }
 
@@ -212,7 +214,11 @@ class TeacherCommands:
             f"Invitation pour la famille de {child.first_name} (classe « {klass.name} »), "
             f"valable jusqu'au {texts.date(invite.expires_at, tz)}, pour "
             f"{self.ctx.settings.invitations.parent_max_uses} parents au plus :\n"
-            + texts.code_block(invite.code, self.invitations.link(platform, invite.code))
+            + texts.code_block(
+                invite.code,
+                self.invitations.link(platform, invite.code),
+                self.invitations.web_link(invite.code),
+            )
             + "\nDonnez-la aux parents (papier du cahier de liaison, ou "
             f"{self._prefix(platform)}invitations pour toutes les imprimer)."
         )
@@ -270,7 +276,11 @@ class TeacherCommands:
             f"Invitation pour un(e) collègue ou l'ATSEM de la classe « {klass.name} », à usage "
             f"unique, valable jusqu'au {texts.date(invite.expires_at, tz)}. La personne "
             "l'envoie au robot en privé :\n"
-            + texts.code_block(invite.code, self.invitations.link(platform, invite.code)),
+            + texts.code_block(
+                invite.code,
+                self.invitations.link(platform, invite.code),
+                self.invitations.web_link(invite.code),
+            ),
         )
         await self.ctx.say(
             platform,
@@ -395,6 +405,25 @@ class TeacherCommands:
             out.append(f"• {line.first_name} : " + ", ".join(details))
         out.insert(1, f"{families} famille(s) inscrite(s) sur {len(lines_)} enfants.")
         await self.ctx.say(platform, msg.chat.chat_id, "\n".join(out))
+
+    async def listens(
+        self, platform: str, msg: TextMessage, command: Command, klass: Class
+    ) -> None:
+        """Per recording of an album: how many families listened, out of how
+        many may hear it. Counts only, unless the operator set listen_details."""
+        repos = self.ctx.repos
+        arg = command.args.strip()
+        if arg.isdigit():
+            album = await repos.albums.by_position(klass.id, int(arg))
+        else:
+            album = await repos.albums.current(klass.id)
+        if album is None:
+            await self._reply(
+                platform, msg, f"Quel album ? {self._prefix(platform)}albums donne leurs numéros."
+            )
+            return
+        lines = await ListenCounts(self.ctx).of_album(album)
+        await self.ctx.say(platform, msg.chat.chat_id, texts.listen_report(album, lines))
 
     async def help(self, platform: str, msg: TextMessage, command: Command, klass: Class) -> None:
         await self.ctx.say(platform, msg.chat.chat_id, texts.teacher_help(self._prefix(platform)))

@@ -12,7 +12,9 @@ from babel.dates import format_date, format_time, get_day_names
 from bot.commands import PARENT_COMMANDS, TEACHER_COMMANDS, menu
 from bot.i18n import N_, _, language
 from bot.ports import Capabilities, Choice
+from bot.service.listens import RecordingListens
 from bot.text_norm import fold
+from storage.records import Album
 
 PARENT_MENU = PARENT_COMMANDS
 TEACHER_MENU = TEACHER_COMMANDS
@@ -146,11 +148,13 @@ def parent_settings(children: list[str], frequency: str, paused: bool, p: str) -
     )
 
 
-def code_block(code: str, link: str | None) -> str:
-    """The code stands alone on its own line; the link too, when there is one."""
+def code_block(code: str, link: str | None, web_link: str | None = None) -> str:
+    """The code stands alone on its own line; the links too, when there are."""
     parts = ["Code :", code]
     if link:
         parts += ["Lien :", link]
+    if web_link:
+        parts += ["Page d'invitation (tous les choix, même sans application) :", web_link]
     return "\n".join(parts)
 
 
@@ -309,3 +313,30 @@ def unreadable() -> str:
         "Je n'ai pas pu lire ce message : il est chiffré et sa clé ne m'est pas parvenue. "
         "Pouvez-vous l'envoyer à nouveau ?"
     )
+
+
+def families(count: int) -> str:
+    return f"{count} famille" if count <= 1 else f"{count} familles"  # « 0 famille »
+
+
+def listen_report(album: Album, lines: list[RecordingListens]) -> str:
+    """/ecoutes: one line per recording, counts (names only with listen_details)."""
+    head = f"Écoutes de l'album n°{album.position} « {album.title} » :"
+    if not lines:
+        return f"{head}\npas encore d'enregistrement publié."
+    out = [head]
+    for line in lines:
+        text = (
+            f"{recording_label(line.title, line.position)} : écouté par "
+            f"{families(line.listened)} sur {line.audience}"
+        )
+        if line.seen:
+            text += f" (et vu dans la messagerie par {families(line.seen)})"
+        if line.names:
+            text += f" : {', '.join(line.names)}"
+        out.append(text)
+    out.append(
+        "Écouté : joué au moins 5 secondes sur la page de la famille. Telegram ne dit pas "
+        "aux robots qui a lu ; Matrix dit qui a vu le message."
+    )
+    return "\n".join(out)

@@ -16,7 +16,9 @@ from storage.repos.email_contacts import EmailContactRepo
 from storage.repos.families import FamilyRepo
 from storage.repos.invitations import InvitationRepo
 from storage.repos.leaving import LeavingRepo
+from storage.repos.listens import ListenRepo
 from storage.repos.mixes import MixRepo
+from storage.repos.pages import FamilyPageRepo
 from storage.repos.recordings import RecordingRepo
 from storage.repos.schools import SchoolRepo
 from storage.repos.staff import StaffRepo
@@ -28,9 +30,11 @@ __all__ = [
     "DeliveryRepo",
     "DigestRepo",
     "EmailContactRepo",
+    "FamilyPageRepo",
     "FamilyRepo",
     "InvitationRepo",
     "LeavingRepo",
+    "ListenRepo",
     "MediaCacheRepo",
     "MixRepo",
     "RecordingRepo",
@@ -57,6 +61,8 @@ class Repositories:
     mixes: MixRepo
     leaving: LeavingRepo
     email_contacts: EmailContactRepo
+    pages: FamilyPageRepo
+    listens: ListenRepo
 
     @classmethod
     def over(cls, db: Database) -> Repositories:
@@ -76,6 +82,8 @@ class Repositories:
             mixes=MixRepo(db),
             leaving=LeavingRepo(db),
             email_contacts=EmailContactRepo(db),
+            pages=FamilyPageRepo(db),
+            listens=ListenRepo(db),
         )
 
     @asynccontextmanager

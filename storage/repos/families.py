@@ -136,9 +136,14 @@ class FamilyRepo:
             "SELECT id, consent, consent_at FROM children WHERE class_id = $1 ORDER BY id",
             class_id,
         )
+        # Each guardian's answer, and the one given on the family's page.
         answers = await self.db.fetch(
             """SELECT a.child_id, a.answer, a.at FROM consent_answers a
-               JOIN children c ON c.id = a.child_id WHERE c.class_id = $1""",
+               JOIN children c ON c.id = a.child_id WHERE c.class_id = $1
+               UNION ALL
+               SELECT p.child_id, p.consent, p.consent_at FROM family_pages p
+               JOIN children c ON c.id = p.child_id
+               WHERE c.class_id = $1 AND p.consent IS NOT NULL""",
             class_id,
         )
         by_child: dict[int, list[tuple[bool, datetime]]] = {}
@@ -478,6 +483,31 @@ class FamilyRepo:
             )
             for r in rows
         ]
+
+    # -- a family as a whole (its page) -------------------------------------
+
+    async def subscriptions_of_child(self, child_id: int) -> list[Subscription]:
+        rows = await self.db.fetch(f"{_SUB} WHERE child_id = $1 ORDER BY id", child_id)
+        return [_sub(r) for r in rows]
+
+    async def set_frequency_of_child(self, child_id: int, frequency: str) -> None:
+        await self.db.execute(
+            "UPDATE subscriptions SET frequency = $1 WHERE child_id = $2", frequency, child_id
+        )
+
+    async def set_paused_of_child(self, child_id: int, paused: bool) -> None:
+        await self.db.execute(
+            "UPDATE subscriptions SET paused = $1 WHERE child_id = $2",
+            1 if paused else 0,
+            child_id,
+        )
+
+    async def unsubscribe(self, guardian_id: int, child_id: int) -> None:
+        await self.db.execute(
+            "DELETE FROM subscriptions WHERE guardian_id = $1 AND child_id = $2",
+            guardian_id,
+            child_id,
+        )
 
 
 async def _forget_guardian(tx: Executor, guardian: Guardian) -> None:

@@ -1,0 +1,71 @@
+"""Audio behind a family's link: one recording, or a whole album as one.
+
+MP3 (what Safari and every phone play), answered with HTTP Range and HEAD
+by aiohttp's FileResponse: iPhones ask ``bytes=0-1`` first and will not play
+from a server that ignores it. The URL carries the family's token, so a new
+link cuts the audio too; the consent rule is asked at every request.
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from bot.audio import AudioRejected
+from bot.service.listening import GAP_S
+from bot.service.mixing import compiled
+from bot.web.services import WebServices
+
+MP3 = "audio/mpeg"
+
+
+def register(app: web.Application, services: WebServices) -> None:
+    async def recording(request: web.Request) -> web.StreamResponse:
+        child_id, _ = await services.family_of(request)
+        rec = await services.ctx.repos.recordings.get(_number(request, "rec", services))
+        if rec is None or rec.compat_sha is None:
+            raise services.not_found()
+        if not await services.audience.may_hear(rec, child_id):
+            raise services.not_found()
+        return _file(services, rec.compat_sha, f"{rec.position:02d}.mp3")
+
+    async def album(request: web.Request) -> web.StreamResponse:
+        child_id, _ = await services.family_of(request)
+        album_id = _number(request, "album", services)
+        heard = [
+            r
+            for r in await services.audience.recordings_for_child(child_id)
+            if r.album_id == album_id and r.voice_sha
+        ]
+        if not heard:
+            raise services.not_found()
+        heard.sort(key=lambda r: r.position)  # the album's own order
+        try:
+            mix = await compiled(services.ctx, [r.voice_sha for r in heard if r.voice_sha], GAP_S)
+        except AudioRejected as exc:
+            raise web.HTTPServiceUnavailable(text="Album indisponible pour l'instant.") from exc
+        return _file(services, mix.compat_sha, "album.mp3")
+
+    app.router.add_get(r"/f/{token}/audio/{rec:\d+}.mp3", recording)
+    app.router.add_get(r"/f/{token}/album/{album:\d+}.mp3", album)
+
+
+def _number(request: web.Request, key: str, services: WebServices) -> int:
+    value = int(request.match_info[key])
+    if value > 2**62:
+        raise services.not_found()
+    return value
+
+
+def _file(services: WebServices, sha: str, filename: str) -> web.FileResponse:
+    path = services.ctx.media.path(sha)
+    if not path.exists():
+        raise services.not_found()
+    return web.FileResponse(
+        path,
+        headers={
+            "Content-Type": MP3,
+            "Content-Disposition": f'inline; filename="{filename}"',
+            # The bytes behind a URL never change; the link may be revoked.
+            "Cache-Control": "private, max-age=86400",
+        },
+    )

@@ -1,0 +1,80 @@
+"""Family pages: the salt and hash of each family's link, never the link."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from storage.db import Database
+from storage.records import to_db_time
+
+
+class FamilyPageRepo:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def salt_of(self, child_id: int) -> str | None:
+        value = await self.db.fetchval(
+            "SELECT salt FROM family_pages WHERE child_id = $1", child_id
+        )
+        return None if value is None else str(value)
+
+    async def create(self, child_id: int, salt: str, token_hash: str, now: datetime) -> str:
+        """The family's page made if it has none; returns the salt that won
+        (two guardians asking at once get the same page)."""
+        await self.db.execute(
+            """INSERT INTO family_pages (child_id, salt, token_hash, created_at, renewed_at)
+               VALUES ($1, $2, $3, $4, $4) ON CONFLICT (child_id) DO NOTHING""",
+            child_id,
+            salt,
+            token_hash,
+            to_db_time(now),
+        )
+        stored = await self.salt_of(child_id)
+        assert stored is not None
+        return stored
+
+    async def put(self, child_id: int, salt: str, token_hash: str, now: datetime) -> None:
+        """A new link for the family; the previous one stops working at once."""
+        await self.db.execute(
+            """INSERT INTO family_pages (child_id, salt, token_hash, created_at, renewed_at)
+               VALUES ($1, $2, $3, $4, $4)
+               ON CONFLICT (child_id) DO UPDATE SET salt = excluded.salt,
+                 token_hash = excluded.token_hash, renewed_at = excluded.renewed_at""",
+            child_id,
+            salt,
+            token_hash,
+            to_db_time(now),
+        )
+
+    async def set_consent(self, child_id: int, consent: bool, now: datetime) -> bool:
+        """The answer given on the family's page; False when it has no page."""
+        changed = await self.db.execute(
+            "UPDATE family_pages SET consent = $1, consent_at = $2 WHERE child_id = $3",
+            1 if consent else 0,
+            to_db_time(now),
+            child_id,
+        )
+        return changed > 0
+
+    async def consent_of(self, child_id: int) -> bool | None:
+        value = await self.db.fetchval(
+            "SELECT consent FROM family_pages WHERE child_id = $1", child_id
+        )
+        return None if value is None else bool(value)
+
+    async def child_for(self, token_hash: str) -> int | None:
+        value = await self.db.fetchval(
+            "SELECT child_id FROM family_pages WHERE token_hash = $1", token_hash
+        )
+        return None if value is None else int(value)
+
+    async def delete(self, child_id: int) -> None:
+        await self.db.execute("DELETE FROM family_pages WHERE child_id = $1", child_id)
+
+    async def children_with_page(self, class_id: int) -> set[int]:
+        rows = await self.db.fetch(
+            """SELECT p.child_id FROM family_pages p JOIN children c ON c.id = p.child_id
+               WHERE c.class_id = $1""",
+            class_id,
+        )
+        return {int(r[0]) for r in rows}
