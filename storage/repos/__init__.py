@@ -19,6 +19,7 @@ from storage.repos.mixes import MixRepo
 from storage.repos.recordings import RecordingRepo
 from storage.repos.schools import SchoolRepo
 from storage.repos.staff import StaffRepo
+from storage.repos.year_end import YearEndRepo
 
 __all__ = [
     "AdapterStatusRepo",
@@ -35,6 +36,7 @@ __all__ = [
     "Repositories",
     "SchoolRepo",
     "StaffRepo",
+    "YearEndRepo",
 ]
 
 
@@ -54,6 +56,7 @@ class Repositories:
     adapter_status: AdapterStatusRepo
     mixes: MixRepo
     leaving: LeavingRepo
+    year_end: YearEndRepo
 
     @classmethod
     def over(cls, db: Database) -> Repositories:
@@ -72,6 +75,7 @@ class Repositories:
             adapter_status=AdapterStatusRepo(db),
             mixes=MixRepo(db),
             leaving=LeavingRepo(db),
+            year_end=YearEndRepo(db),
         )
 
     @asynccontextmanager
