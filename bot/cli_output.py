@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import date
 from typing import Any
 
+from bot.service.year_end import french_day
 from bot.tables import table
 
 LABELS = {
@@ -146,13 +148,15 @@ ERASED_LABELS = {
 
 def _close_year(result: dict[str, Any]) -> str:
     dry = result["dry_run"]
-    lines = [f"Fin de l'année scolaire {result['year']} (dernier jour : {result['last_day']})."]
+    last = french_day(date.fromisoformat(result["last_day"]))
+    lines = [f"Fin de l'année scolaire {result['year']} (dernier jour : {last})."]
     if result["keepsakes"]:
+        labels = (
+            {**KEEPSAKE_LABELS, "planned_now": "souvenirs à prévoir"} if dry else KEEPSAKE_LABELS
+        )
         lines += [
             "",
-            table(
-                ["", "nombre"], [[KEEPSAKE_LABELS[k], v] for k, v in result["keepsakes"].items()]
-            ),
+            table(["", "nombre"], [[labels[k], v] for k, v in result["keepsakes"].items()]),
         ]
     if result["erased"]:
         head = "à effacer" if result["state"] != "closed" else "effacés"
