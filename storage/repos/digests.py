@@ -138,9 +138,12 @@ class DigestRepo:
                      AND state IN ('planned', 'sending') AND steps_done = 0)""",
                 guardian_id,
             )
+            # The end-of-year announcement and keepsakes are the last chance
+            # to keep the year: a pause does not cancel them.
             await tx.execute(
                 """UPDATE digests SET state = 'cancelled' WHERE guardian_id = $1
-                   AND state IN ('planned', 'sending') AND steps_done = 0""",
+                   AND state IN ('planned', 'sending') AND steps_done = 0
+                   AND period_key NOT LIKE 'souvenir:%' AND period_key NOT LIKE 'fin-annee:%'""",
                 guardian_id,
             )
             return await tx.execute(
