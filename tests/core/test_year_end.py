@@ -197,3 +197,27 @@ async def test_keepsakes_once_through_a_restart_then_the_year_is_erased(tmp_path
         assert await YearEnd(second.svc.ctx).send_notices() == 0
     finally:
         await second.stop()
+
+
+async def test_a_pause_does_not_cancel_the_keepsake(tmp_path: Path) -> None:
+    stage = year_stage(tmp_path / "data")
+    await stage.start()
+    try:
+        await stage.setup_class(TEACHER)
+        await stage.invite_parent(TEACHER, "Lina", "papa")
+        await stage.post_audio(TEACHER, sample(CLIP), caption="Lina raconte #Lina")
+        await stage.publish()
+        await settle(stage)
+        stage.clock.set(paris(2027, 7, 3, 9))
+        later = paris(2027, 7, 3, 10)
+        repos = stage.svc.ctx.repos
+        assert await repos.year_end.plan_keepsakes(2027, later, stage.clock.now()) == 1
+        await stage.say("papa", "/pause")
+        assert await repos.year_end.keepsake_states(2027) == {"planned": 1}
+        stage.clock.set(later)
+        await settle(stage)
+        assert await keepsakes_sent(stage, [stage.adapter], "papa") == [
+            await mix_key(stage, "Lina raconte")
+        ]
+    finally:
+        await stage.stop()
