@@ -21,6 +21,7 @@ from bot.i18n import LANGUAGES
 from bot.ports import ChatAdapter, DeliveryError
 from bot.roster import RosterError
 from bot.service.context import Context
+from bot.service.year_end import YearEnd
 from storage.db import DatabaseUnavailable
 
 log = logging.getLogger("petites_voix")
@@ -88,6 +89,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--user", required=True, help="son identifiant (voir admin teachers)")
     p.add_argument("--class", dest="class_name", help="d'une seule classe (défaut : toutes)")
     p.add_argument("--school")
+    p = asub.add_parser(
+        "close-year", parents=[common], help="fin d'année : souvenirs, puis effacement"
+    )
+    p.add_argument("--dry-run", action="store_true", help="dire ce qui se passerait")
     p = asub.add_parser("backup", parents=[common], help="copie de la base pendant le service")
     p.add_argument("file", type=Path)
     p = asub.add_parser(
@@ -270,6 +275,7 @@ async def run_admin(settings: Settings, args: argparse.Namespace) -> int:
             c, args.platform, args.user, args.class_name, args.school
         ),
         "backup": lambda c: admin_backup.backup(c, args.file),
+        "close-year": lambda c: YearEnd(c).close(dry_run=args.dry_run),
     }
     try:
         result = await actions[args.action](ctx)

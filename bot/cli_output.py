@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import date
 from typing import Any
 
+from bot.service.year_end import french_day
 from bot.tables import table
 
 LABELS = {
@@ -37,6 +39,7 @@ def human(action: str, result: dict[str, Any]) -> str:
         "export-family": lambda r: json.dumps(r, ensure_ascii=False, indent=2),
         "backup": lambda r: f"Copie de la base écrite : {r['file']} ({r['bytes']} octets).",
         "invitations": lambda r: f"{r['slips']} fiche(s) pour {r['class']} : {r['pdf']}",
+        "close-year": _close_year,
     }.get(action, generic)
     return render(result)
 
@@ -114,6 +117,58 @@ def _removed(result: dict[str, Any]) -> str:
             f"Attention : {c['class']} ({c['school']}) n'a plus d'enseignant(e) : "
             f'admin invite-teacher --school "{c["school"]}" --class "{c["class"]}"'
         )
+    return "\n".join(lines)
+
+
+CLOSE_STATES = {
+    "dry_run": "Simulation : rien n'a été envoyé ni effacé.",
+    "waiting_for_keepsakes": (
+        "Des souvenirs sont en cours d'envoi par le service : rien n'est effacé "
+        "tant qu'ils ne sont pas partis. Relancez la commande plus tard (le service "
+        "termine seul le dernier jour de l'année)."
+    ),
+    "closed": "L'année est close : les données des classes sont effacées.",
+    "already_closed": "Cette année scolaire est déjà close.",
+}
+KEEPSAKE_LABELS = {
+    "planned_now": "souvenirs prévus maintenant",
+    "sent": "souvenirs envoyés",
+    "empty": "familles sans enregistrement",
+    "failed": "souvenirs abandonnés (échec)",
+    "open": "souvenirs à envoyer",
+}
+ERASED_LABELS = {
+    "children": "enfants",
+    "recordings": "enregistrements",
+    "files": "fichiers",
+    "families": "familles",
+    "subscriptions": "abonnements",
+    "invitations": "invitations de familles",
+    "channels": "groupes reliés",
+}
+
+
+def _close_year(result: dict[str, Any]) -> str:
+    dry = result["dry_run"]
+    last = french_day(date.fromisoformat(result["last_day"]))
+    lines = [f"Fin de l'année scolaire {result['year']} (dernier jour : {last})."]
+    if result["keepsakes"]:
+        labels = (
+            {**KEEPSAKE_LABELS, "planned_now": "souvenirs à prévoir"} if dry else KEEPSAKE_LABELS
+        )
+        lines += [
+            "",
+            table(["", "nombre"], [[labels[k], v] for k, v in result["keepsakes"].items()]),
+        ]
+    if result["erased"]:
+        head = "à effacer" if result["state"] != "closed" else "effacés"
+        rows = [[ERASED_LABELS[k], v] for k, v in result["erased"].items()]
+        lines += ["", table(["", head], rows)]
+        verb = "seraient prévenu(e)s" if dry else "seront prévenu(e)s"
+        if result["state"] == "closed":
+            verb = "sont prévenu(e)s"
+        lines += ["", f"{result['teachers_told']} enseignant(e)(s) {verb} pour septembre."]
+    lines += ["", CLOSE_STATES[result["state"]]]
     return "\n".join(lines)
 
 

@@ -85,3 +85,27 @@ def test_a_misspelt_key_stops_start_up_naming_the_right_one(tmp_path: Path) -> N
         "petites-voix: configuration invalide : [storage] databse : "
         "clé inconnue (vouliez-vous dire « database » ?)"
     )
+
+
+def test_close_year_dry_run_changes_nothing_then_closes(tmp_path: Path, config: Path) -> None:
+    admin(tmp_path, config, "invite-teacher", "--school", "École du Lac", "--class", "PS")
+    db = tmp_path / "data" / "petites-voix.sqlite3"
+    dump = "\n".join(sqlite3.connect(db).iterdump())
+    assert 'INSERT INTO "invitations"' in dump
+    code, out, err = admin(tmp_path, config, "close-year", "--dry-run", "--json")
+    assert code == 0, err
+    report = json.loads(out)
+    assert report["dry_run"] is True and report["state"] == "dry_run"
+    assert report["erased"]["children"] == 0 and report["keepsakes"]["open"] == 0
+    assert "\n".join(sqlite3.connect(db).iterdump()) == dump
+    code, out, _ = admin(tmp_path, config, "close-year", "--dry-run")
+    assert code == 0 and "Simulation" in out and "{" not in out
+
+    code, out, _ = admin(tmp_path, config, "close-year")
+    assert code == 0 and "L'année est close" in out and "{" not in out
+    lines = out.splitlines()
+    assert any(line.split() == ["enfants", "0"] for line in lines)
+    code, out, _ = admin(tmp_path, config, "close-year", "--json")
+    assert json.loads(out)["state"] == "already_closed"
+    code, out, _ = admin(tmp_path, config, "classes", "--json")
+    assert [c["class"] for c in json.loads(out)["classes"]] == ["PS"]  # schools kept

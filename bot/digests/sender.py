@@ -18,6 +18,15 @@ from bot.delivery.failures import FailurePolicy, OutboxEntry
 from bot.delivery.letters import Letters
 from bot.delivery.uploads import UploadGate
 from bot.digests.compose import MAX_SEPARATE, digest_text
+from bot.digests.keepsake import (
+    announcement_text,
+    child_of,
+    deletion_day,
+    is_year_end,
+    keepsake_parts,
+    keepsake_text,
+    keepsake_title,
+)
 from bot.i18n import _, speaking
 from bot.ports import (
     ChatAdapter,
@@ -82,6 +91,9 @@ class DigestSender:
 
     async def _steps(self, digest: Digest, reader: str) -> None:
         repos = self.ctx.repos
+        if is_year_end(digest.period_key):
+            await self._send_year_end(digest, reader)
+            return
         if digest.steps_done == 0:
             # Its content is fixed now: what a consent holds back leaves it.
             await self._hold_back(await repos.digests.items(digest.id))
@@ -141,6 +153,10 @@ class DigestSender:
                 message_id = "-"  # withdrawn since: nothing to send
             if not await self._step_done(digest, step + 1, message_id, delivery_id):
                 return
+        await self._sent(digest)
+
+    async def _sent(self, digest: Digest) -> None:
+        repos = self.ctx.repos
         if await repos.digests.mark_sent(digest.id, self.ctx.clock.now()):
             self.ctx.metrics.digests_sent.labels(self.platform).inc()
             await repos.adapter_status.sent(self.platform, self.ctx.clock.now())
@@ -159,6 +175,52 @@ class DigestSender:
             except Exception as exc:
                 log.info("could not take back a digest message: %s", type(exc).__name__)
         return False
+
+    async def _send_year_end(self, digest: Digest, reader: str) -> None:
+        """The announcement (one message), or a keepsake: a message, then
+        one compiled recording per album, consent asked again before each."""
+        repos = self.ctx.repos
+        deletion = deletion_day(self.ctx, digest.period_key)
+        child_id = child_of(digest.period_key)
+        child = None if child_id is None else await repos.families.get_child(child_id)
+        if child_id is not None and child is None:
+            await repos.digests.mark_empty(digest.id)  # erased meanwhile
+            return
+        parts = [] if child is None else await keepsake_parts(self.ctx, child)
+        if digest.steps_done == 0:
+            if child is None:
+                text = announcement_text(deletion)
+            elif not any(p.recordings for p in parts):
+                await repos.digests.mark_empty(digest.id)
+                return
+            else:
+                klass = await repos.schools.get_class(child.class_id)
+                text = keepsake_text(child, klass.name if klass else "", parts, deletion)
+            receipt = await self._send(
+                OutboundMessage(
+                    chat_id=digest.chat_id,
+                    text=text,
+                    idempotency_key=f"pv-digest-{digest.id}-0",
+                    private_to=reader,
+                )
+            )
+            if not await self._step_done(digest, 1, receipt.message_id, None):
+                return
+        assert child is not None or not parts
+        for step, part in enumerate(parts, start=1):
+            if step < digest.steps_done:
+                continue
+            message_id = "-"  # nothing of this album for this family (now)
+            if part.recordings and child is not None:
+                mix = await compiled(
+                    self.ctx, [r.voice_sha for r in part.recordings if r.voice_sha]
+                )
+                audio = self._mix_audio(mix, keepsake_title(child, part.album))
+                key = f"pv-digest-{digest.id}-{step}"
+                message_id = await self._send_audio(digest, key, audio, reader)
+            if not await self._step_done(digest, step + 1, message_id, None):
+                return
+        await self._sent(digest)
 
     async def _may_go(self, item: DigestItem) -> bool:
         """Asked again before each recording: a consent may be withdrawn mid-way."""

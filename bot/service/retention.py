@@ -4,7 +4,9 @@ Recordings (and their files, and the platforms' references to them) go at
 the end of the school year, or after ``keep_days`` when the operator set it.
 Guardians left without any subscription are erased (``bot.service.erasure``:
 nothing of them stays), and the private chats an operator's erasure could
-not leave are left.
+not leave are left. The end of the school year (``bot.service.year_end``):
+the announcement two weeks ahead, the keepsakes and ``close-year`` on its
+last day.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from bot.aio import nap
 from bot.config import RetentionSettings
 from bot.service.context import Context
 from bot.service.erasure import Erasure
+from bot.service.year_end import YearEnd
 
 log = logging.getLogger("petites_voix.retention")
 
@@ -43,14 +46,20 @@ class Retention:
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
         self.erasure = Erasure(ctx)
+        self.year = YearEnd(ctx)
 
     async def sweep(self) -> int:
         repos, now = self.ctx.repos, self.ctx.clock.now()
         cutoff = expiry_cutoff(
             now, self.ctx.settings.retention, self.ctx.settings.schedule.timezone
         )
-        shas = await repos.recordings.delete_created_before(cutoff)
-        shas |= await repos.mixes.delete_created_before(cutoff)
+        if await self.year.waiting():
+            # The year is closing: its keepsakes need its recordings, close-year erases.
+            log.info("retention: the year is closing; close-year deletes its recordings")
+            shas: set[str] = set()
+        else:
+            shas = await repos.recordings.delete_created_before(cutoff)
+            shas |= await repos.mixes.delete_created_before(cutoff)
         removed_files = await self.erasure.drop_files(shas)
         orphans = await self.erasure.orphans()
         await self.erasure.leave_pending()
@@ -78,6 +87,9 @@ class Retention:
                     await self.sweep()
                 else:
                     await self.erasure.leave_pending()
+                # The end of the year: announced, then closed, on local dates.
+                await self.year.tick()
+                await self.year.send_notices()
             except Exception:
                 log.exception("retention sweep failed; trying again later")
             await nap(LEAVE_EVERY_S, stopping)

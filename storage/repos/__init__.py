@@ -22,6 +22,7 @@ from storage.repos.pages import FamilyPageRepo
 from storage.repos.recordings import RecordingRepo
 from storage.repos.schools import SchoolRepo
 from storage.repos.staff import StaffRepo
+from storage.repos.year_end import YearEndRepo
 
 __all__ = [
     "AdapterStatusRepo",
@@ -41,6 +42,7 @@ __all__ = [
     "Repositories",
     "SchoolRepo",
     "StaffRepo",
+    "YearEndRepo",
 ]
 
 
@@ -63,6 +65,7 @@ class Repositories:
     email_contacts: EmailContactRepo
     pages: FamilyPageRepo
     listens: ListenRepo
+    year_end: YearEndRepo
 
     @classmethod
     def over(cls, db: Database) -> Repositories:
@@ -84,6 +87,7 @@ class Repositories:
             email_contacts=EmailContactRepo(db),
             pages=FamilyPageRepo(db),
             listens=ListenRepo(db),
+            year_end=YearEndRepo(db),
         )
 
     @asynccontextmanager

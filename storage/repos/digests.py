@@ -26,8 +26,12 @@ _WEEKLY_CLASS = """EXISTS (SELECT 1 FROM subscriptions w WHERE w.guardian_id = d
 OPEN_STATES = ("planned", "sending")
 
 # The digest's guardian paused: nothing more of it goes out until /reprendre.
-_PAUSED = """EXISTS (SELECT 1 FROM subscriptions p WHERE p.guardian_id = digests.guardian_id
-    AND p.paused = 1)"""
+# The end-of-year announcement and keepsakes go even during a pause: they
+# are the family's last chance to keep the year, and the year's erasure
+# waits for them.
+_PAUSED = """(digests.period_key NOT LIKE 'souvenir:%' AND digests.period_key NOT LIKE 'fin-annee:%'
+    AND EXISTS (SELECT 1 FROM subscriptions p WHERE p.guardian_id = digests.guardian_id
+    AND p.paused = 1))"""
 
 
 def _digest(r: Row) -> Digest:
@@ -138,9 +142,12 @@ class DigestRepo:
                      AND state IN ('planned', 'sending') AND steps_done = 0)""",
                 guardian_id,
             )
+            # The end-of-year announcement and keepsakes are the last chance
+            # to keep the year: a pause does not cancel them.
             await tx.execute(
                 """UPDATE digests SET state = 'cancelled' WHERE guardian_id = $1
-                   AND state IN ('planned', 'sending') AND steps_done = 0""",
+                   AND state IN ('planned', 'sending') AND steps_done = 0
+                   AND period_key NOT LIKE 'souvenir:%' AND period_key NOT LIKE 'fin-annee:%'""",
                 guardian_id,
             )
             return await tx.execute(

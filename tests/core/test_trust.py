@@ -10,6 +10,8 @@ import pytest
 from bot import admin
 from bot.config import RetentionSettings
 from bot.service.retention import Retention, expiry_cutoff
+from bot.service.year_end import YearEnd
+from tests.core.digests_kit import settle
 from tests.core.harness import GROUP, Stage, code_in, eventually, sample
 
 TEACHER = "maitresse"
@@ -187,8 +189,15 @@ async def test_retention_deletes_recordings_files_and_references(stage: Stage) -
     assert rec is not None and rec.voice_sha is not None
     assert stage.svc.ctx.media.exists(rec.voice_sha)
     stage.clock.set(datetime(2027, 8, 2, 9, tzinfo=UTC))  # after the end of the school year
-    removed = await Retention(stage.svc.ctx).sweep()
-    assert removed == 3  # original, voice, MP3
+    # The year is closing: the sweep keeps its recordings for the keepsakes...
+    assert await Retention(stage.svc.ctx).sweep() == 0
+    assert await stage.svc.ctx.repos.recordings.get(1) is not None
+    year = YearEnd(stage.svc.ctx)
+    assert (await year.close(dry_run=False))["state"] == "waiting_for_keepsakes"
+    await settle(stage)
+    # ...then close-year erases them: original, voice, MP3 and the keepsake's two.
+    report = await year.close(dry_run=False)
+    assert report["state"] == "closed" and report["erased"]["files"] == 5
     assert await stage.svc.ctx.repos.recordings.get(1) is None
     assert not stage.svc.ctx.media.exists(rec.voice_sha)
     assert await stage.svc.ctx.repos.media_cache.get(rec.voice_sha, "memory") is None
