@@ -38,6 +38,20 @@ async def _installation(stage: Stage) -> None:
     await settle(stage)
     # A chat to leave, as an erasure made while the service was stopped leaves.
     await stage.svc.ctx.repos.leaving.add("telegram", "-1009")
+    # A family page (its salt and hash) and a listen counted on it.
+    repos, now = stage.svc.ctx.repos, stage.svc.ctx.clock.now()
+    child = (
+        await repos.families.subscriptions_of_guardian(
+            (await repos.families.guardian_by_user("memory", "papa")).id  # type: ignore[union-attr]
+        )
+    )[0].child_id
+    await repos.pages.create(child, "sel", "0" * 64, now)
+    recording = (
+        await repos.recordings.published_in_album(
+            (await repos.albums.current((await repos.families.get_child(child)).class_id)).id  # type: ignore[union-attr]
+        )
+    )[0]
+    await repos.listens.record(recording.id, child, "listened", now)
 
 
 async def _counts(db: Database, tables: list[str]) -> dict[str, int]:
