@@ -52,6 +52,15 @@ async def _installation(stage: Stage) -> None:
         )
     )[0]
     await repos.listens.record(recording.id, child, "listened", now)
+    # An address from the ONDE responsables export, and a notice for a teacher.
+    await repos.email_contacts.add(child, "parent@example.org", now, now)
+    await repos.db.execute(
+        "INSERT INTO teacher_notices (platform, chat_id, text, created_at) VALUES ($1, $2, $3, $4)",
+        "memory",
+        "maitresse",
+        "Bonne rentrée !",
+        "2026-09-01T08:00:00+00:00",
+    )
 
 
 async def _counts(db: Database, tables: list[str]) -> dict[str, int]:
