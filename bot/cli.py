@@ -204,6 +204,14 @@ def email_adapter(settings: Settings) -> ChatAdapter:
 async def run_service(settings: Settings) -> int:
     from bot.app import Service, StartupError
 
+    if settings.s3 is not None:
+        # Read and checked, not served yet: refusing beats filing children's
+        # voices somewhere the operator did not ask for.
+        raise ConfigError(
+            "[storage] media",
+            "les médias dans un stockage S3 ne sont pas encore pris en charge : retirez cette "
+            "clé (les médias restent dans data_dir/media)",
+        )
     adapters = make_adapters(settings)
     if not adapters and settings.web is None:
         raise ConfigError(

@@ -168,3 +168,24 @@ def test_a_bad_milestone_two_setting_names_its_key(raw: dict[str, object], key: 
     with pytest.raises(ConfigError) as caught:
         settings_from_mapping(raw, {}, BASE)
     assert caught.value.key == key
+
+
+async def test_s3_media_is_refused_at_start_rather_than_ignored(tmp_path: Path) -> None:
+    from bot.cli import ConfigError, run_service
+
+    settings = settings_from_mapping(
+        {
+            "storage": {"data_dir": str(tmp_path), "media": "s3://seau/voix"},
+            "s3": {
+                "endpoint_url": "https://s3.example.org",
+                "region": "fr-par",
+                "access_key_id": "AK",
+            },
+            "telegram": {"token": "1:A", "api_url": "http://127.0.0.1:9"},
+        },
+        {"S3_SECRET_ACCESS_KEY": "secret"},
+        tmp_path,
+    )
+    with pytest.raises(ConfigError) as raised:
+        await run_service(settings)
+    assert "S3" in str(raised.value) and "[storage] media" in str(raised.value)
