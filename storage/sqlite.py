@@ -69,10 +69,12 @@ class SqliteDatabase(Database):
         path.parent.mkdir(parents=True, exist_ok=True)
         conn = await aiosqlite.connect(path, isolation_level=None)
         conn.row_factory = aiosqlite.Row
+        # The busy timeout first: switching a new file to WAL takes a lock
+        # that another process starting at the same moment may hold.
         for pragma in (
+            "PRAGMA busy_timeout=5000",
             "PRAGMA journal_mode=WAL",
             "PRAGMA foreign_keys=ON",
-            "PRAGMA busy_timeout=5000",
             "PRAGMA synchronous=NORMAL",
         ):
             await conn.execute(pragma)
