@@ -26,7 +26,8 @@ from bot.service.links import FamilyLinks, PageUrl
 from bot.service.publisher import Publisher
 from bot.service.retention import Retention
 from bot.service.signing import Signer
-from bot.web.server import WebServer, build_app
+from bot.web import email_routes
+from bot.web.server import Registrar, WebServer, build_app
 from bot.web.services import WebServices
 from bot.web_health import HealthServer, add_health_routes
 from storage.db import Database
@@ -120,10 +121,12 @@ class Service:
         if settings.web is not None:
             # /healthz for the proxy's checks; /metrics stays on [metrics] listen,
             # out of the families' reach.
-            app = build_app(
-                WebServices.build(ctx),
-                extra=(lambda a, s: add_health_routes(a, s.ctx, metrics=False),),
-            )
+            extra: list[Registrar] = [lambda a, s: add_health_routes(a, s.ctx, metrics=False)]
+            if any(a.capabilities.links_not_audio for a in adapters.values()):
+                # The address typed on the invitation page, its confirmation,
+                # one-click unsubscribe (RFC 8058).
+                extra.append(lambda a, s: email_routes.register(a, s.ctx))
+            app = build_app(WebServices.build(ctx), extra=extra)
             web_server = WebServer(app, settings.web.listen_host, settings.web.listen_port)
         return cls(
             ctx=ctx,

@@ -91,5 +91,7 @@ async def _landing(
         code=code,
         telegram_link=telegram,
         matrix_user=settings.matrix.user_id if settings.matrix else None,
+        # A platform that sends letters of links (e-mail) is configured.
+        email=any(a.capabilities.links_not_audio for a in services.ctx.adapters.values()),
         problem=problem,
     )

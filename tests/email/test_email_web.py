@@ -74,3 +74,28 @@ async def test_one_click_unsubscribe_by_post_only(
     assert clicked.status == 200
     assert await families.guardian_by_user("email", "lea@example.org") is None
     assert await families.guardian_by_user("email", "tom@example.org") is not None
+
+
+async def test_the_service_serves_the_email_choice_and_its_links(
+    stage: Stage, smtp: SmtpServer
+) -> None:
+    """The running service's own web server (not a test app) offers e-mail on
+    the invitation page and answers the confirmation and unsubscribe links."""
+    import aiohttp
+
+    server = stage.svc.web
+    assert server is not None
+    base = f"http://{server.host}:{server.port}"
+    code = await invitation_code(stage, "Lina")
+    async with aiohttp.ClientSession() as http:
+        async with http.get(f"{base}/i/{code}") as page:
+            html = await page.text()
+        assert f'action="/i/{code}/email"' in html and 'type="email"' in html
+        async with http.post(f"{base}/i/{code}/email", data={"adresse": "lea@example.org"}) as r:
+            assert r.status == 200
+        [mail] = smtp.relay.to("lea@example.org")
+        [link] = [u for u in URL.findall(mail.text()) if "/e/confirmer/" in u]
+        async with http.post(base + path_of(link)) as done:
+            assert done.status == 200 and "est fait" in await done.text()
+    families = stage.svc.ctx.repos.families
+    assert await families.guardian_by_user("email", "lea@example.org") is not None
