@@ -194,13 +194,14 @@ class PostgresDatabase(Database):
             await PgExecutor(conn, self.counter).executemany(sql, rows)
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[Executor]:
+    async def _writing(self) -> AsyncIterator[Conn]:
+        """A pooled connection inside one transaction holding the writers' lock."""
         async with self._pool.connection() as conn:
             # BEGIN and the writers' lock in one round trip (simple protocol).
             self.counter.queries += 1
             await conn.execute(f"BEGIN; SELECT pg_advisory_xact_lock({WRITE_LOCK:d})")
             try:
-                yield PgExecutor(conn, self.counter)
+                yield conn
             except BaseException:
                 await conn.execute("ROLLBACK")
                 raise
@@ -209,18 +210,14 @@ class PostgresDatabase(Database):
                 await conn.execute("COMMIT")
 
     @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Executor]:
+        async with self._writing() as conn:
+            yield PgExecutor(conn, self.counter)
+
+    @asynccontextmanager
     async def bound(self) -> AsyncIterator[Database]:
-        async with self._pool.connection() as conn:
-            self.counter.queries += 1
-            await conn.execute(f"BEGIN; SELECT pg_advisory_xact_lock({WRITE_LOCK:d})")
-            try:
-                yield _PgInTransaction(self._pool, conn, self.counter)
-            except BaseException:
-                await conn.execute("ROLLBACK")
-                raise
-            else:
-                self.counter.queries += 1
-                await conn.execute("COMMIT")
+        async with self._writing() as conn:
+            yield _PgInTransaction(self._pool, conn, self.counter)
 
     @asynccontextmanager
     async def bulk(self) -> AsyncIterator[BulkCopier]:
