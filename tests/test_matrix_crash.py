@@ -25,6 +25,7 @@ from adapters.matrix.devkit.client import Received, ScriptedClient
 from adapters.matrix.devkit.synapse import RegisteredUser, SynapseServer
 from tests.core.harness import sample
 from tests.matrix_harness.fixtures import ClientFactory
+from tests.matrix_harness.paced_proxy import PacedProxy
 from tests.service_process import ServiceProcess, admin
 from tests.service_process import until as wait_until
 
@@ -35,6 +36,10 @@ RECORDINGS = 8
 START_PATIENCE_S = 60.0
 WAIT_S = 60.0
 READY = "Petites Voix is running"
+# The service reaches Synapse through a proxy that sends its messages to the
+# families one at a time, this far apart: a fan-out lasts seconds, so a kill
+# soon after the first family got a recording lands before the last one.
+FAN_OUT_GAP_S = 0.5
 CODE_LINE = re.compile(r"^[A-Za-z0-9_-]{20,64}$", re.M)
 
 
@@ -168,7 +173,17 @@ async def keep_syncing(clients: list[ScriptedClient]) -> None:
 
 
 @pytest.fixture
-def config(tmp_path: Path, bot_user: RegisteredUser, synapse: SynapseServer) -> Path:
+async def proxy(synapse: SynapseServer) -> AsyncIterator[PacedProxy]:
+    paced = PacedProxy(synapse.url, FAN_OUT_GAP_S)
+    await paced.start()
+    try:
+        yield paced
+    finally:
+        await paced.close()
+
+
+@pytest.fixture
+def config(tmp_path: Path, bot_user: RegisteredUser, proxy: PacedProxy) -> Path:
     path = tmp_path / "petites-voix.toml"
     path.write_text(
         f"""
@@ -176,7 +191,7 @@ def config(tmp_path: Path, bot_user: RegisteredUser, synapse: SynapseServer) -> 
 data_dir = "{tmp_path / "data"}"
 
 [matrix]
-homeserver = "{synapse.url}"
+homeserver = "{proxy.url}"
 user_id = "{bot_user.user_id}"
 password = "{bot_user.password}"
 
@@ -205,6 +220,7 @@ async def test_sigkill_during_ingest_and_fan_out_loses_and_duplicates_nothing(
     bot_user: RegisteredUser,
     service: MatrixService,
     config: Path,
+    proxy: PacedProxy,
 ) -> None:
     seed = int(os.environ.get("PV_CRASH_SEED", random.randrange(1 << 30)))
     rng = random.Random(seed)
@@ -214,6 +230,7 @@ async def test_sigkill_during_ingest_and_fan_out_loses_and_duplicates_nothing(
     syncing: asyncio.Task[None] | None = None
     try:
         room, parents = await set_up_class(make_client, bot_user, service, config)
+        proxy.paced_rooms.update(p.room_id for p in parents)
         syncing = asyncio.create_task(keep_syncing([p.client for p in parents]))
         for n in range(RECORDINGS):
             await room.client.send_audio(
