@@ -24,13 +24,14 @@ from tests.test_matrix_crash import (
     MatrixService,
     config,
     open_dm,
+    proxy,
     service,
     title,
 )
 
 pytestmark = [pytest.mark.synapse, pytest.mark.timeout(300)]
 
-__all__ = ["config", "service"]  # fixtures shared with the crash test
+__all__ = ["config", "proxy", "service"]  # fixtures shared with the crash test
 
 
 async def export(config: Path, user: str) -> dict[str, Any]:
