@@ -12,8 +12,8 @@ migration folders. Repositories only see :class:`Executor` and
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import AbstractAsyncContextManager
+from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -102,6 +102,49 @@ class Database(Executor):
     @property
     def queries(self) -> int:
         return self.counter.queries
+
+
+class InTransaction(Database):
+    """The database inside an open transaction, for both backends: every
+    call goes straight to the transaction's connection, and a nested unit
+    of work is a savepoint (the same SQL on SQLite and PostgreSQL)."""
+
+    _direct: Executor
+
+    @abstractmethod
+    async def _control(self, sql: str) -> None:
+        """Runs a savepoint statement, not counted as a query."""
+
+    async def execute(self, sql: str, *args: Any) -> int:
+        return await self._direct.execute(sql, *args)
+
+    async def fetch(self, sql: str, *args: Any) -> list[Row]:
+        return await self._direct.fetch(sql, *args)
+
+    async def fetchrow(self, sql: str, *args: Any) -> Row | None:
+        return await self._direct.fetchrow(sql, *args)
+
+    async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        await self._direct.executemany(sql, rows)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Executor]:
+        await self._control("SAVEPOINT unit")
+        try:
+            yield self._direct
+        except BaseException:
+            await self._control("ROLLBACK TO SAVEPOINT unit")
+            await self._control("RELEASE SAVEPOINT unit")
+            raise
+        else:
+            await self._control("RELEASE SAVEPOINT unit")
+
+    @asynccontextmanager
+    async def bound(self) -> AsyncIterator[Database]:
+        yield self  # already one transaction
+
+    async def close(self) -> None:
+        raise RuntimeError("the database is closed by its owner, not by a unit of work")
 
 
 def is_postgres_url(target: str) -> bool:

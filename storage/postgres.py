@@ -24,6 +24,7 @@ from storage.db import (
     Database,
     DatabaseUnavailable,
     Executor,
+    InTransaction,
     QueryCount,
     Row,
     without_password,
@@ -261,42 +262,14 @@ class PostgresDatabase(Database):
         )
 
 
-class _PgInTransaction(PostgresDatabase):
+class _PgInTransaction(InTransaction, PostgresDatabase):
     """The database inside an open transaction: every call on its connection."""
 
     def __init__(self, pool: AsyncConnectionPool[Conn], conn: Conn, counter: QueryCount) -> None:
         super().__init__(pool)
         self.counter = counter
-        self._plain = PgExecutor(conn, counter)
+        self._direct = PgExecutor(conn, counter)
         self._conn = conn
 
-    async def execute(self, sql: str, *args: Any) -> int:
-        return await self._plain.execute(sql, *args)
-
-    async def fetch(self, sql: str, *args: Any) -> list[Row]:
-        return await self._plain.fetch(sql, *args)
-
-    async def fetchrow(self, sql: str, *args: Any) -> Row | None:
-        return await self._plain.fetchrow(sql, *args)
-
-    async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
-        await self._plain.executemany(sql, rows)
-
-    @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[Executor]:
-        await self._conn.execute("SAVEPOINT unit")
-        try:
-            yield self._plain
-        except BaseException:
-            await self._conn.execute("ROLLBACK TO SAVEPOINT unit")
-            await self._conn.execute("RELEASE SAVEPOINT unit")
-            raise
-        else:
-            await self._conn.execute("RELEASE SAVEPOINT unit")
-
-    @asynccontextmanager
-    async def bound(self) -> AsyncIterator[Database]:
-        yield self  # already one transaction
-
-    async def close(self) -> None:
-        raise RuntimeError("the database is closed by its owner, not by a unit of work")
+    async def _control(self, sql: str) -> None:
+        await self._conn.execute(sql)

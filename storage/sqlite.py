@@ -16,7 +16,7 @@ from typing import Any
 
 import aiosqlite
 
-from storage.db import Database, Executor, QueryCount, Row
+from storage.db import Database, Executor, InTransaction, QueryCount, Row
 from storage.schema import migrations, statements
 
 _PLACEHOLDER = re.compile(r"\$(\d+)")
@@ -167,42 +167,14 @@ class SqliteDatabase(Database):
                 await dest.close()
 
 
-class _SqliteInTransaction(SqliteDatabase):
+class _SqliteInTransaction(InTransaction, SqliteDatabase):
     """The database inside an open transaction: the outer lock is already
     held, so calls go straight to the connection."""
 
     def __init__(self, outer: SqliteDatabase) -> None:
         super().__init__(outer._conn, outer.path)
         self.counter = outer.counter
-        self._plain = SqliteExecutor(outer._conn, outer.counter)
+        self._direct = SqliteExecutor(outer._conn, outer.counter)
 
-    async def execute(self, sql: str, *args: Any) -> int:
-        return await self._plain.execute(sql, *args)
-
-    async def fetch(self, sql: str, *args: Any) -> list[Row]:
-        return await self._plain.fetch(sql, *args)
-
-    async def fetchrow(self, sql: str, *args: Any) -> Row | None:
-        return await self._plain.fetchrow(sql, *args)
-
-    async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
-        await self._plain.executemany(sql, rows)
-
-    @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[Executor]:
-        await self._conn.execute("SAVEPOINT unit")
-        try:
-            yield self._plain
-        except BaseException:
-            await self._conn.execute("ROLLBACK TO unit")
-            await self._conn.execute("RELEASE unit")
-            raise
-        else:
-            await self._conn.execute("RELEASE unit")
-
-    @asynccontextmanager
-    async def bound(self) -> AsyncIterator[Database]:
-        yield self  # already one transaction
-
-    async def close(self) -> None:
-        raise RuntimeError("the database is closed by its owner, not by a unit of work")
+    async def _control(self, sql: str) -> None:
+        await self._conn.execute(sql)
