@@ -24,6 +24,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +36,8 @@ from adapters.matrix.devkit.client import ScriptedClient
 from adapters.matrix.devkit.synapse import RegisteredUser, SynapseServer
 from adapters.matrix.outbound import audio_content
 from adapters.matrix.session import client_config
-from bot.ports import ChatInvite, InboundEvent, MediaFile, OutboundAudio, OutboundMessage
+from bot.ports import ChatInvite, InboundEvent, OutboundAudio, OutboundMessage
+from tests.media_files import media_file
 
 Row = dict[str, Any]
 
@@ -118,7 +120,7 @@ async def _baseline_client(server: SynapseServer, bot: RegisteredUser, store: Pa
 async def _plain_nio_fanout(
     client: AsyncClient, rooms: list[str], audio: OutboundAudio, *, encrypted: bool
 ) -> None:
-    data = audio.voice.path.read_bytes()
+    data = await audio.voice.load()
     fields: dict[str, Any] = {}
     for room_id in rooms:
         if encrypted or not fields:
@@ -148,7 +150,7 @@ async def _adapter_fanout(adapter: MatrixAdapter, rooms: list[str], audio: Outbo
         receipt = await adapter.send(OutboundMessage(room_id, audio=audio))
         ref = receipt.media_refs.get(voice.variant)
         if ref and ref != voice.cached_ref:
-            voice = MediaFile(voice.path, voice.mime, voice.size, voice.variant, ref)
+            voice = replace(voice, cached_ref=ref)
             audio = OutboundAudio(
                 voice, audio.compat, audio.duration_s, audio.title, audio.waveform
             )
@@ -239,8 +241,8 @@ async def _run(parents: int, tmp: Path) -> list[Row]:
         ogg = make_tone(tmp / "voice.ogg", seconds=20)
         mp3 = make_tone(tmp / "compat.mp3", seconds=2)
         audio = OutboundAudio(
-            voice=MediaFile(ogg, "audio/ogg", ogg.stat().st_size, "voice"),
-            compat=MediaFile(mp3, "audio/mpeg", mp3.stat().st_size, "compat"),
+            voice=media_file(ogg, "audio/ogg", "voice"),
+            compat=media_file(mp3, "audio/mpeg", "compat"),
             duration_s=20.0,
             title="Le loup, groupe 1",
             waveform=tuple((i * 37) % 1024 for i in range(100)),

@@ -32,7 +32,8 @@ from typing import Any
 from adapters.telegram import TelegramAdapter
 from bot.app import Service
 from bot.config import settings_from_mapping
-from bot.ports import MediaFile, OutboundAudio, OutboundMessage, RateLimited
+from bot.ports import OutboundAudio, OutboundMessage, RateLimited
+from tests.media_files import media_file
 from tests.seeding import class_with_held_recording
 from tests.telegram_api import FakeTelegram, running_fake_api
 from tests.telegram_api.harness import Inbox
@@ -178,8 +179,8 @@ def _recording(folder: Path) -> OutboundAudio:
     compat = folder / "loup_groupe1.m4a"
     compat.write_bytes(os.urandom(VOICE_BYTES))
     return OutboundAudio(
-        voice=MediaFile(voice, "audio/ogg", VOICE_BYTES, "voice"),
-        compat=MediaFile(compat, "audio/mp4", VOICE_BYTES, "compat"),
+        voice=media_file(voice, "audio/ogg", "voice"),
+        compat=media_file(compat, "audio/mp4", "compat"),
         duration_s=40.0,
         title="Le loup – groupe 1",
     )

@@ -15,6 +15,7 @@ from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.delivery.worker import DeliveryWorker
 from bot.digests import Digests
+from bot.media_store import MediaStore
 from bot.metrics import Metrics
 from bot.ports import ChatAdapter, DeliveryError, PermanentFailure, RecipientGone
 from bot.service.audience import Audience
@@ -31,7 +32,7 @@ from bot.web.server import Registrar, WebServer, build_app
 from bot.web.services import WebServices
 from bot.web_health import HealthServer, add_health_routes
 from storage.db import Database
-from storage.media import MediaStore
+from storage.media import LocalMediaStore
 from storage.repos import Repositories
 
 log = logging.getLogger("petites_voix")
@@ -46,12 +47,26 @@ def database_target(settings: Settings) -> Path | str:
     return settings.database or settings.data_dir / "petites-voix.sqlite3"
 
 
+async def open_media(settings: Settings) -> MediaStore:
+    """The configured media store: ``[storage] media = "s3://…"``, else the
+    ``media`` folder of data_dir."""
+    if settings.s3 is None:
+        return LocalMediaStore(settings.data_dir / "media")
+    from storage.s3_media import S3MediaStore, S3Unavailable  # only when configured
+
+    try:
+        return await S3MediaStore.open(settings.s3)
+    except S3Unavailable as exc:
+        raise StartupError(f"[storage] media : {exc}") from None
+
+
 async def open_context(
     settings: Settings,
     adapters: Mapping[str, ChatAdapter],
     clock: Clock | None = None,
     page_url: PageUrl | None = None,
 ) -> Context:
+    media = await open_media(settings)
     db = await Database.open(database_target(settings))
     repos = Repositories.over(db)
     await repos.schools.fill_missing_keys()
@@ -73,7 +88,7 @@ async def open_context(
         settings=settings,
         repos=repos,
         audience=Audience(repos),
-        media=MediaStore(settings.data_dir / "media"),
+        media=media,
         pipeline=AudioPipeline(
             AudioLimits(
                 max_bytes=int(audio.max_megabytes * 1024 * 1024),
@@ -221,4 +236,4 @@ class Service:
             loop.cancel()
         if self.health is not None:
             await self.health.stop()
-        await self.ctx.repos.db.close()
+        await self.ctx.close()

@@ -204,21 +204,17 @@ def email_adapter(settings: Settings) -> ChatAdapter:
 async def run_service(settings: Settings) -> int:
     from bot.app import Service, StartupError
 
-    if settings.s3 is not None:
-        # Read and checked, not served yet: refusing beats filing children's
-        # voices somewhere the operator did not ask for.
-        raise ConfigError(
-            "[storage] media",
-            "les médias dans un stockage S3 ne sont pas encore pris en charge : retirez cette "
-            "clé (les médias restent dans data_dir/media)",
-        )
     adapters = make_adapters(settings)
     if not adapters and settings.web is None:
         raise ConfigError(
             "[telegram] / [matrix] / [email] / [web]",
             "aucune messagerie ni page web configurée",
         )
-    service = await Service.create(settings, adapters)
+    try:
+        service = await Service.create(settings, adapters)
+    except StartupError as exc:  # the media store cannot be reached
+        print(f"petites-voix: {exc}", file=sys.stderr)
+        return 2
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
 
@@ -296,7 +292,7 @@ async def run_admin(settings: Settings, args: argparse.Namespace) -> int:
             with contextlib.suppress(Exception):
                 await adapter.disconnect()
         with contextlib.suppress(Exception):
-            await ctx.repos.db.close()
+            await ctx.close()
     if args.json:
         print(json.dumps(result, ensure_ascii=False))
     else:

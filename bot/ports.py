@@ -245,11 +245,15 @@ async def hand_over(sink: InboundSink, event: InboundEvent, retry: InboundRetry)
 
 @dataclass(frozen=True)
 class MediaFile:
-    path: Path
+    # The media store's reference (the content's hash): also the file's name.
+    ref: str
     mime: str
     size: int
     # Key of this file in the media cache ("voice", "compat", ...).
     variant: str
+    # The bytes, read from the media store only when an upload needs them
+    # (the store may be a bucket on another machine: no local path here).
+    load: Callable[[], Awaitable[bytes]]
     # A platform reference from an earlier upload (Telegram file_id,
     # Matrix mxc:// URI) the adapter may reuse instead of uploading.
     cached_ref: str | None = None

@@ -1,62 +1,103 @@
-"""Content-addressed media files under ``data_dir/media``.
+"""Media files in a local directory (``data_dir/media``): the default store.
 
-A file is named by the SHA-256 of its bytes, never by anything a user sent,
-and is written to a temporary name then renamed (atomic on POSIX).
+A file lives at ``root/<key>`` (:func:`bot.media_store.media_key`), and is
+written to a temporary name then renamed (atomic on POSIX). Disk work runs
+in a thread so that a slow disk never holds the event loop.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import os
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import IO
 
-_CHUNK = 1 << 20
+from bot.media_store import MediaMissing, media_key
+
+CHUNK = 1 << 20
 
 
-class MediaStore:
+class LocalMediaStore:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.root.mkdir(parents=True, exist_ok=True)
 
-    def path(self, sha: str) -> Path:
-        if len(sha) != 64 or not all(c in "0123456789abcdef" for c in sha):
-            raise ValueError("not a sha256 hex digest")
-        return self.root / sha[:2] / sha
+    def path(self, ref: str) -> Path:
+        """Where a reference lives on this disk (this store's own business:
+        backups and tests look here, the service goes through the port)."""
+        return self.root / media_key(ref)
 
-    def exists(self, sha: str) -> bool:
-        return self.path(sha).exists()
+    async def exists(self, ref: str) -> bool:
+        return await asyncio.to_thread(self.path(ref).exists)
 
-    def put_bytes(self, data: bytes) -> str:
+    async def size(self, ref: str) -> int | None:
+        try:
+            return (await asyncio.to_thread(self.path(ref).stat)).st_size
+        except FileNotFoundError:
+            return None
+
+    async def put_bytes(self, data: bytes) -> str:
         sha = hashlib.sha256(data).hexdigest()
-        if not self.exists(sha):
-            self._write(sha, lambda f: f.write(data))
+        if not await self.exists(sha):
+            await asyncio.to_thread(self._write, sha, lambda f: f.write(data))
         return sha
 
-    def put_file(self, source: Path) -> str:
-        """Copy a file in (the source is left as it is)."""
-        digest = hashlib.sha256()
-        with source.open("rb") as f:
-            while chunk := f.read(_CHUNK):
-                digest.update(chunk)
-        sha = digest.hexdigest()
-        if not self.exists(sha):
+    async def put_file(self, source: Path) -> str:
+        sha = await asyncio.to_thread(file_sha256, source)
+        if not await self.exists(sha):
 
             def copy(out: IO[bytes]) -> None:
                 with source.open("rb") as f:
-                    shutil.copyfileobj(f, out, _CHUNK)
+                    shutil.copyfileobj(f, out, CHUNK)
 
-            self._write(sha, copy)
+            await asyncio.to_thread(self._write, sha, copy)
         return sha
 
-    def read(self, sha: str) -> bytes:
-        return self.path(sha).read_bytes()
+    async def read(self, ref: str) -> bytes:
+        try:
+            return await asyncio.to_thread(self.path(ref).read_bytes)
+        except FileNotFoundError:
+            raise MediaMissing(ref) from None
 
-    def delete(self, sha: str) -> None:
-        self.path(sha).unlink(missing_ok=True)
+    async def fetch(self, ref: str, target: Path) -> None:
+        try:
+            await asyncio.to_thread(shutil.copyfile, self.path(ref), target)
+        except FileNotFoundError:
+            raise MediaMissing(ref) from None
+
+    async def open_range(self, ref: str, start: int, end: int) -> AsyncIterator[bytes]:
+        try:
+            f = await asyncio.to_thread(self.path(ref).open, "rb")
+        except FileNotFoundError:
+            raise MediaMissing(ref) from None
+        try:
+            await asyncio.to_thread(f.seek, start)
+            left = end - start + 1
+            while left > 0:
+                chunk = await asyncio.to_thread(f.read, min(CHUNK, left))
+                if not chunk:
+                    break
+                left -= len(chunk)
+                yield chunk
+        finally:
+            f.close()
+
+    async def delete(self, ref: str) -> None:
+        await asyncio.to_thread(self.path(ref).unlink, missing_ok=True)
+
+    async def refs(self) -> AsyncIterator[str]:
+        names = await asyncio.to_thread(
+            lambda: sorted(p.name for p in self.root.glob("??/*") if not p.name.startswith("."))
+        )
+        for name in names:
+            yield name
+
+    async def close(self) -> None:
+        return None
 
     def _write(self, sha: str, fill: Callable[[IO[bytes]], object]) -> None:
         target = self.path(sha)
@@ -70,3 +111,11 @@ class MediaStore:
                 os.unlink(out.name)
                 raise
         os.replace(out.name, target)
+
+
+def file_sha256(source: Path) -> str:
+    digest = hashlib.sha256()
+    with source.open("rb") as f:
+        while chunk := f.read(CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()

@@ -51,8 +51,8 @@ async def class_with_held_recording(
         now,
     )
     assert rec is not None
-    voice = ctx.media.put_bytes(b"OggS" + os.urandom(voice_bytes - 4))
-    compat = ctx.media.put_bytes(os.urandom(voice_bytes))
+    voice = await ctx.media.put_bytes(b"OggS" + os.urandom(voice_bytes - 4))
+    compat = await ctx.media.put_bytes(os.urandom(voice_bytes))
     files = ProcessedFiles(voice, voice, compat, "audio/mpeg", duration_s, ())
     assert await repos.recordings.set_processed(rec.id, files, "held", None)
     return rec.id

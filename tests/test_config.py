@@ -170,22 +170,25 @@ def test_a_bad_milestone_two_setting_names_its_key(raw: dict[str, object], key: 
     assert caught.value.key == key
 
 
-async def test_s3_media_is_refused_at_start_rather_than_ignored(tmp_path: Path) -> None:
-    from bot.cli import ConfigError, run_service
+async def test_an_unreachable_s3_store_stops_the_start_with_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bot.cli import run_service
 
     settings = settings_from_mapping(
         {
             "storage": {"data_dir": str(tmp_path), "media": "s3://seau/voix"},
             "s3": {
-                "endpoint_url": "https://s3.example.org",
+                "endpoint_url": "http://127.0.0.1:9",  # nothing listens there
                 "region": "fr-par",
                 "access_key_id": "AK",
             },
             "telegram": {"token": "1:A", "api_url": "http://127.0.0.1:9"},
         },
-        {"S3_SECRET_ACCESS_KEY": "secret"},
+        {"S3_SECRET_ACCESS_KEY": "tres-secret"},
         tmp_path,
     )
-    with pytest.raises(ConfigError) as raised:
-        await run_service(settings)
-    assert "S3" in str(raised.value) and "[storage] media" in str(raised.value)
+    assert await run_service(settings) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "[storage] media" in err and "seau" in err
+    assert "tres-secret" not in err

@@ -13,7 +13,6 @@ from adapters.matrix.devkit.client import ScriptedClient
 from bot.ports import (
     BotRemovedFromChat,
     Choice,
-    MediaFile,
     OutboundAudio,
     OutboundDocument,
     OutboundMessage,
@@ -23,6 +22,7 @@ from bot.ports import (
 )
 from tests.matrix_harness.fixtures import AdapterFactory, ClientFactory
 from tests.matrix_harness.sink import RecordingSink
+from tests.media_files import media_file
 
 pytestmark = pytest.mark.synapse
 
@@ -35,8 +35,8 @@ def voice_audio(tmp_path: Path, cached_ref: str | None = None) -> OutboundAudio:
     if not mp3.exists():
         make_tone(mp3, seconds=2.0)
     return OutboundAudio(
-        voice=MediaFile(ogg, "audio/ogg", ogg.stat().st_size, "voice", cached_ref),
-        compat=MediaFile(mp3, "audio/mpeg", mp3.stat().st_size, "compat"),
+        voice=media_file(ogg, "audio/ogg", "voice", cached_ref),
+        compat=media_file(mp3, "audio/mpeg", "compat"),
         duration_s=2.0,
         title="Le loup, groupe 1",
         waveform=tuple(range(0, 1000, 10)),
@@ -80,7 +80,7 @@ async def test_voice_to_encrypted_dm_is_a_voice_bubble_the_parent_can_play(
     }
     assert content["body"] == "Nouvel enregistrement : Le loup, groupe 1"
     assert content["filename"].endswith(".ogg")
-    assert await parent.download(got) == audio.voice.path.read_bytes()
+    assert await parent.download(got) == await audio.voice.load()
 
 
 async def test_text_choices_reply_and_document_in_encrypted_dm(

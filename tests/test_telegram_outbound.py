@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,6 @@ from adapters.telegram import TelegramAdapter
 from bot.ports import (
     Activity,
     Choice,
-    MediaFile,
     OutboundAudio,
     OutboundDocument,
     OutboundMessage,
@@ -21,6 +21,7 @@ from bot.ports import (
     RecipientGone,
     TransientFailure,
 )
+from tests.media_files import media_file
 from tests.telegram_api import FakeTelegram, running_fake_api, start_fake_api
 from tests.telegram_api.harness import Inbox, connected
 
@@ -50,8 +51,8 @@ def recording(tmp_path: Path) -> OutboundAudio:
     compat = tmp_path / "loup.m4a"
     compat.write_bytes(b"\x00\x00\x00\x18ftypM4A " + b"\x22" * 20_000)
     return OutboundAudio(
-        voice=MediaFile(voice, "audio/ogg", voice.stat().st_size, "voice"),
-        compat=MediaFile(compat, "audio/mp4", compat.stat().st_size, "compat"),
+        voice=media_file(voice, "audio/ogg", "voice"),
+        compat=media_file(compat, "audio/mp4", "compat"),
         duration_s=41.6,
         title="Le loup – groupe 1",
         performer="Classe des moyens",
@@ -60,8 +61,8 @@ def recording(tmp_path: Path) -> OutboundAudio:
 
 def with_refs(audio: OutboundAudio, refs: dict[str, str]) -> OutboundAudio:
     return OutboundAudio(
-        voice=MediaFile(**{**audio.voice.__dict__, "cached_ref": refs.get("voice")}),
-        compat=MediaFile(**{**audio.compat.__dict__, "cached_ref": refs.get("compat")}),
+        voice=replace(audio.voice, cached_ref=refs.get("voice")),
+        compat=replace(audio.compat, cached_ref=refs.get("compat")),
         duration_s=audio.duration_s,
         title=audio.title,
         performer=audio.performer,

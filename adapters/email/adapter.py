@@ -8,7 +8,6 @@ texts, the relay's rate per minute.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from datetime import UTC, datetime
 
@@ -71,7 +70,7 @@ class EmailAdapter:
         audio = message.audio
         if not self.attach or audio is None or audio.compat.size >= mime.MAX_ATTACHMENT_BYTES:
             return None
-        data = await asyncio.to_thread(audio.compat.path.read_bytes)
+        data = await audio.compat.load()
         name = "".join(c if c.isalnum() or c in " -_" else "_" for c in audio.title)[:60]
         return f"{name.strip() or 'enregistrement'}.mp3", data
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -292,13 +294,18 @@ class MatrixAdapter:
         return await media.download(self._require(), ref, self.capabilities.max_download_bytes)
 
     async def _media(
-        self, file: MediaFile | None, path: Path, mime: str, filename: str, encrypted: bool
+        self,
+        file: MediaFile | None,
+        load: Callable[[], Awaitable[bytes]],
+        mime: str,
+        filename: str,
+        encrypted: bool,
     ) -> tuple[media.Uploaded, int]:
         cached = file.cached_ref if file is not None else None
         if not encrypted and cached and cached.startswith("mxc://"):
             size = file.size if file is not None else 0
             return media.plain_url(cached), size
-        data = await asyncio.to_thread(path.read_bytes)
+        data = await load()
         if len(data) > self._max_upload:
             raise PermanentFailure("too_large", f"{len(data)} bytes")
         uploaded = await media.upload(
@@ -321,16 +328,20 @@ class MatrixAdapter:
         contents: list[dict[str, Any]] = []
         if message.audio is not None:
             voice = message.audio.voice
-            uploaded, size = await self._media(
-                voice, voice.path, voice.mime, voice.path.name, encrypted
-            )
+            uploaded, size = await self._media(voice, voice.load, voice.mime, voice.ref, encrypted)
             contents.append(outbound.audio_content(message.audio, caption, size, uploaded.fields))
             if not encrypted:
                 refs[voice.variant] = uploaded.mxc
             caption = ""
         if message.document is not None:
             doc = message.document
-            uploaded, size = await self._media(None, doc.path, doc.mime, doc.filename, encrypted)
+            uploaded, size = await self._media(
+                None,
+                partial(asyncio.to_thread, doc.path.read_bytes),
+                doc.mime,
+                doc.filename,
+                encrypted,
+            )
             contents.append(
                 outbound.document_content(doc.filename, doc.mime, size, caption, uploaded.fields)
             )

@@ -69,7 +69,7 @@ def audio_content(
     when there is one, else the recording's title, shown under the bubble.
     """
     voice = audio.voice
-    filename = _filename(audio.title, voice.path.suffix or ".ogg")
+    filename = _filename(audio.title, ".ogg")
     duration_ms = round(audio.duration_s * 1000)
     return {
         "msgtype": "m.audio",

@@ -148,7 +148,7 @@ class MemoryAdapter:
             voice = message.audio.voice
             if voice.cached_ref is None or voice.cached_ref not in self._refs.values():
                 ref = f"ref-{len(self._refs) + 1}"
-                self._refs[voice.path.name] = ref
+                self._refs[voice.ref] = ref
                 uploaded.append(voice.variant)
                 refs[voice.variant] = ref
         message_id = self.next_message_id()

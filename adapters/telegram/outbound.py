@@ -259,8 +259,8 @@ class Outbound:
                 log.info("cached file_id refused, uploading %s again", media.variant)
         if media.size > MAX_UPLOAD:
             raise PermanentFailure("too_big", f"{media.size} bytes")
-        data = await _read(media.path)
-        return await send(InputFile(data, filename=media.path.name))
+        data = await media.load()
+        return await send(InputFile(data, filename=media.ref))
 
 
 def _reply(message_id: str | None) -> ReplyParameters | None:

@@ -194,7 +194,7 @@ class DeliveryWorker:
                     )
                 started = time.monotonic()
                 with speaking(outgoing.guardian_language):
-                    audio = self._audio(outgoing)
+                    audio = await self._audio(outgoing)
                 receipt = await self.adapter.send(
                     OutboundMessage(
                         chat_id=delivery.chat_id,
@@ -239,7 +239,7 @@ class DeliveryWorker:
         composed now so that the consent rule is read at sending time."""
         repos = self.ctx.repos
         attach = self.adapter.capabilities.attaches_audio
-        audio = self._audio(outgoing) if attach else None
+        audio = await self._audio(outgoing) if attach else None
         message = await self.letters.for_delivery(delivery, rec, audio)
         if message is None:
             await repos.deliveries.hold_for_consent([delivery.id])
@@ -270,14 +270,16 @@ class DeliveryWorker:
             self._last_noted = now
             await self.ctx.repos.adapter_status.sent(self.platform, now)
 
-    def _audio(self, outgoing: Outgoing) -> OutboundAudio:
+    async def _audio(self, outgoing: Outgoing) -> OutboundAudio:
         rec = outgoing.recording
         assert rec.voice_sha and rec.compat_sha and rec.compat_mime
         title = rec.title or _("Enregistrement n°{position}").format(position=rec.position)
         album = outgoing.album_title
         return OutboundAudio(
-            voice=self.ctx.stored_file(rec.voice_sha, "audio/ogg", "voice", outgoing.voice_ref),
-            compat=self.ctx.stored_file(
+            voice=await self.ctx.stored_file(
+                rec.voice_sha, "audio/ogg", "voice", outgoing.voice_ref
+            ),
+            compat=await self.ctx.stored_file(
                 rec.compat_sha, rec.compat_mime, "compat", outgoing.compat_ref
             ),
             duration_s=rec.duration_s or 0.0,

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from dataclasses import replace
 from datetime import datetime
 
 from bot.delivery.failures import FailurePolicy, OutboxEntry
@@ -144,10 +145,12 @@ class DigestSender:
             if isinstance(content, Mix):
                 title = _("Résumé : {count} enregistrements").format(count=len(live))
                 message_id = await self._send_audio(
-                    digest, key, self._mix_audio(content, title), reader
+                    digest, key, await self._mix_audio(content, title), reader
                 )
             elif content.live and await self._may_go(content):
-                message_id = await self._send_audio(digest, key, self._item_audio(content), reader)
+                message_id = await self._send_audio(
+                    digest, key, await self._item_audio(content), reader
+                )
                 delivery_id = content.delivery_id
             else:
                 message_id = "-"  # withdrawn since: nothing to send
@@ -215,7 +218,7 @@ class DigestSender:
                 mix = await compiled(
                     self.ctx, [r.voice_sha for r in part.recordings if r.voice_sha]
                 )
-                audio = self._mix_audio(mix, keepsake_title(child, part.album))
+                audio = await self._mix_audio(mix, keepsake_title(child, part.album))
                 key = f"pv-digest-{digest.id}-{step}"
                 message_id = await self._send_audio(digest, key, audio, reader)
             if not await self._step_done(digest, step + 1, message_id, None):
@@ -255,11 +258,11 @@ class DigestSender:
 
     async def _send_audio(self, digest: Digest, key: str, audio: OutboundAudio, reader: str) -> str:
         voice, compat = audio.voice, audio.compat
-        async with self.gate.turn(f"{self.platform}:{voice.path.name}"):
+        async with self.gate.turn(f"{self.platform}:{voice.ref}"):
             # Read the cache inside the gate: the first upload may have just filled it.
             cached = {
-                "voice": await self.ctx.repos.media_cache.get(voice.path.name, self.platform),
-                "compat": await self.ctx.repos.media_cache.get(compat.path.name, self.platform),
+                "voice": await self.ctx.repos.media_cache.get(voice.ref, self.platform),
+                "compat": await self.ctx.repos.media_cache.get(compat.ref, self.platform),
             }
             audio = OutboundAudio(
                 voice=_with_ref(voice, cached["voice"]),
@@ -276,30 +279,29 @@ class DigestSender:
             )
             now = self.ctx.clock.now()
             for variant, ref in receipt.media_refs.items():
-                sha = voice.path.name if variant == "voice" else compat.path.name
+                sha = voice.ref if variant == "voice" else compat.ref
                 await self.ctx.repos.media_cache.put(sha, self.platform, ref, now)
         return receipt.message_id
 
-    def _file(self, sha: str, mime: str, variant: str) -> MediaFile:
-        path = self.ctx.media.path(sha)
-        return MediaFile(path=path, mime=mime, size=path.stat().st_size, variant=variant)
+    async def _file(self, sha: str, mime: str, variant: str) -> MediaFile:
+        return await self.ctx.stored_file(sha, mime, variant, None)
 
-    def _item_audio(self, item: DigestItem) -> OutboundAudio:
+    async def _item_audio(self, item: DigestItem) -> OutboundAudio:
         assert item.voice_sha and item.compat_sha and item.compat_mime
         title = item.title or _("Enregistrement n°{position}").format(position=item.position)
         return OutboundAudio(
-            voice=self._file(item.voice_sha, "audio/ogg", "voice"),
-            compat=self._file(item.compat_sha, item.compat_mime, "compat"),
+            voice=await self._file(item.voice_sha, "audio/ogg", "voice"),
+            compat=await self._file(item.compat_sha, item.compat_mime, "compat"),
             duration_s=item.duration_s or 0.0,
             title=f"{item.album_title} : {title}",
             waveform=item.waveform,
             performer=item.class_name,
         )
 
-    def _mix_audio(self, mix: Mix, title: str) -> OutboundAudio:
+    async def _mix_audio(self, mix: Mix, title: str) -> OutboundAudio:
         return OutboundAudio(
-            voice=self._file(mix.voice_sha, "audio/ogg", "voice"),
-            compat=self._file(mix.compat_sha, mix.compat_mime, "compat"),
+            voice=await self._file(mix.voice_sha, "audio/ogg", "voice"),
+            compat=await self._file(mix.compat_sha, mix.compat_mime, "compat"),
             duration_s=mix.duration_s,
             title=title,
             waveform=mix.waveform,
@@ -307,4 +309,4 @@ class DigestSender:
 
 
 def _with_ref(file: MediaFile, ref: str | None) -> MediaFile:
-    return MediaFile(file.path, file.mime, file.size, file.variant, cached_ref=ref)
+    return replace(file, cached_ref=ref)

@@ -11,6 +11,7 @@ from bot.audio import AudioPipeline
 from bot.clock import Clock
 from bot.config import Settings
 from bot.i18n import _
+from bot.media_store import MediaMissing, MediaStore
 from bot.metrics import Metrics
 from bot.ports import (
     ChatAdapter,
@@ -23,7 +24,6 @@ from bot.ports import (
 )
 from bot.service.audience import Audience
 from bot.service.links import FamilyLinks
-from storage.media import MediaStore
 from storage.repos import Repositories
 
 log = logging.getLogger("petites_voix")
@@ -83,6 +83,10 @@ class Context:
     # Links to families' pages and e-mail actions; None without [web].
     links: FamilyLinks | None = None
 
+    async def close(self) -> None:
+        await self.repos.db.close()
+        await self.media.close()
+
     async def say(
         self,
         platform: str,
@@ -126,11 +130,22 @@ class Context:
     async def media_file(self, platform: str, sha: str, mime: str, variant: str) -> MediaFile:
         """A stored file as an adapter sends it, with the platform's cached
         reference from an earlier upload when there is one."""
-        return self.stored_file(sha, mime, variant, await self.repos.media_cache.get(sha, platform))
+        cached = await self.repos.media_cache.get(sha, platform)
+        return await self.stored_file(sha, mime, variant, cached)
 
-    def stored_file(self, sha: str, mime: str, variant: str, cached_ref: str | None) -> MediaFile:
-        """The same, when the cached reference was read already."""
-        path = self.media.path(sha)
+    async def stored_file(
+        self, sha: str, mime: str, variant: str, cached_ref: str | None
+    ) -> MediaFile:
+        """The same, when the cached reference was read already. Raises
+        :class:`MediaMissing` when the store has no such file."""
+        size = await self.media.size(sha)
+        if size is None:
+            raise MediaMissing(sha)
+        media = self.media
+
+        async def load() -> bytes:
+            return await media.read(sha)
+
         return MediaFile(
-            path=path, mime=mime, size=path.stat().st_size, variant=variant, cached_ref=cached_ref
+            ref=sha, mime=mime, size=size, variant=variant, load=load, cached_ref=cached_ref
         )

@@ -57,7 +57,7 @@ class Erasure:
         for sha in shas:
             if not await repos.recordings.file_in_use(sha):
                 await repos.media_cache.drop(sha)
-                self.ctx.media.delete(sha)
+                await self.ctx.media.delete(sha)
                 removed += 1
         return removed
 

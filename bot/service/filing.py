@@ -168,19 +168,24 @@ class Filing:
         await repos.recordings.set_state(rec.id, "processing", only_from=("received",))
         await _quietly(adapter.show_activity(rec.source_chat_id, Activity.RECORDING_VOICE))
         try:
+            media = self.ctx.media
             original = rec.original_sha
-            if original is None or not self.ctx.media.exists(original):
+            if original is None or not await media.exists(original):
                 data = await self._download(rec)
                 if data is None:
                     return
-                original = self.ctx.media.put_bytes(data)
+                original = await media.put_bytes(data)
                 await repos.recordings.set_original(rec.id, original)
+            # ffmpeg works on a local copy; the results go back to the store
+            # and the temporary folder goes with its copies.
             with tempfile.TemporaryDirectory(prefix="pv-") as tmp:
-                prepared = await self.ctx.pipeline.prepare(self.ctx.media.path(original), Path(tmp))
+                source = Path(tmp) / "original"
+                await media.fetch(original, source)
+                prepared = await self.ctx.pipeline.prepare(source, Path(tmp))
                 files = ProcessedFiles(
                     original_sha=original,
-                    voice_sha=self.ctx.media.put_file(prepared.voice_path),
-                    compat_sha=self.ctx.media.put_file(prepared.compat_path),
+                    voice_sha=await media.put_file(prepared.voice_path),
+                    compat_sha=await media.put_file(prepared.compat_path),
                     compat_mime=prepared.compat_mime,
                     duration_s=prepared.duration_s,
                     waveform=prepared.waveform,

@@ -24,14 +24,25 @@ async def compiled(ctx: Context, voice_shas: list[str], gap_s: float = GAP_S) ->
     try:
         async with lock:
             known = await ctx.repos.mixes.get(key)
-            if known and ctx.media.exists(known.voice_sha) and ctx.media.exists(known.compat_sha):
+            media = ctx.media
+            if (
+                known
+                and await media.exists(known.voice_sha)
+                and await media.exists(known.compat_sha)
+            ):
                 return known
+            # Local copies of the parts for ffmpeg, gone with the folder.
             with tempfile.TemporaryDirectory(prefix="pv-mix-") as tmp:
-                built = await ctx.pipeline.concatenate(
-                    [ctx.media.path(s) for s in voice_shas], Path(tmp), gap_s=gap_s
-                )
-                voice = ctx.media.put_file(built.voice_path)
-                compat = ctx.media.put_file(built.compat_path)
+                parts = []
+                for i, sha in enumerate(voice_shas):
+                    part = Path(tmp) / f"part-{i:04d}.ogg"
+                    await media.fetch(sha, part)
+                    parts.append(part)
+                out = Path(tmp) / "out"
+                out.mkdir()
+                built = await ctx.pipeline.concatenate(parts, out, gap_s=gap_s)
+                voice = await media.put_file(built.voice_path)
+                compat = await media.put_file(built.compat_path)
             mix = Mix(key, voice, compat, built.compat_mime, built.duration_s, built.waveform)
             await ctx.repos.mixes.put(mix, ctx.clock.now())
             return mix

@@ -79,8 +79,8 @@ async def build_feed(services: WebServices, child_id: int, token: str) -> bytes:
     for rec in await services.audience.recordings_for_child(child_id):
         if rec.compat_sha is None:
             continue
-        path = ctx.media.path(rec.compat_sha)
-        if not path.exists():
+        size = await ctx.media.size(rec.compat_sha)
+        if size is None:
             continue
         title = rec.title or f"Enregistrement n°{rec.position}"
         album = albums.get(rec.album_id, "")
@@ -91,7 +91,7 @@ async def build_feed(services: WebServices, child_id: int, token: str) -> bytes:
         entry.link(href=page)
         entry.enclosure(
             services.pages.url(token, f"/audio/{rec.id}.mp3"),
-            str(path.stat().st_size),
+            str(size),
             "audio/mpeg",
         )
         entry.published(rec.published_at or rec.created_at)

@@ -1,8 +1,8 @@
 """Audio behind a family's link: one recording, or a whole album as one.
 
 MP3 (what Safari and every phone play), answered with HTTP Range and HEAD
-by aiohttp's FileResponse: iPhones ask ``bytes=0-1`` first and will not play
-from a server that ignores it. The URL carries the family's token, so a new
+from the media store (bot/web/ranged.py): iPhones ask ``bytes=0-1`` first and
+will not play from a server that ignores it. The URL carries the family's token, so a new
 link cuts the audio too; the consent rule is asked at every request.
 """
 
@@ -13,6 +13,7 @@ from aiohttp import web
 from bot.audio import AudioRejected
 from bot.service.listening import GAP_S
 from bot.service.mixing import compiled
+from bot.web.ranged import stream
 from bot.web.services import WebServices
 
 MP3 = "audio/mpeg"
@@ -26,7 +27,7 @@ def register(app: web.Application, services: WebServices) -> None:
             raise services.not_found()
         if not await services.audience.may_hear(rec, child_id):
             raise services.not_found()
-        return _file(services, rec.compat_sha, f"{rec.position:02d}.mp3")
+        return await _file(request, services, rec.compat_sha, f"{rec.position:02d}.mp3")
 
     async def album(request: web.Request) -> web.StreamResponse:
         child_id, _ = await services.family_of(request)
@@ -43,7 +44,7 @@ def register(app: web.Application, services: WebServices) -> None:
             mix = await compiled(services.ctx, [r.voice_sha for r in heard if r.voice_sha], GAP_S)
         except AudioRejected as exc:
             raise web.HTTPServiceUnavailable(text="Album indisponible pour l'instant.") from exc
-        return _file(services, mix.compat_sha, "album.mp3")
+        return await _file(request, services, mix.compat_sha, "album.mp3")
 
     app.router.add_get(r"/f/{token}/audio/{rec:\d+}.mp3", recording)
     app.router.add_get(r"/f/{token}/album/{album:\d+}.mp3", album)
@@ -56,16 +57,16 @@ def _number(request: web.Request, key: str, services: WebServices) -> int:
     return value
 
 
-def _file(services: WebServices, sha: str, filename: str) -> web.FileResponse:
-    path = services.ctx.media.path(sha)
-    if not path.exists():
+async def _file(
+    request: web.Request, services: WebServices, sha: str, filename: str
+) -> web.StreamResponse:
+    headers = {
+        "Content-Type": MP3,
+        "Content-Disposition": f'inline; filename="{filename}"',
+        # The bytes behind a URL never change; the link may be revoked.
+        "Cache-Control": "private, max-age=86400",
+    }
+    resp = await stream(request, services.ctx.media, sha, headers)
+    if resp is None:
         raise services.not_found()
-    return web.FileResponse(
-        path,
-        headers={
-            "Content-Type": MP3,
-            "Content-Disposition": f'inline; filename="{filename}"',
-            # The bytes behind a URL never change; the link may be revoked.
-            "Cache-Control": "private, max-age=86400",
-        },
-    )
+    return resp

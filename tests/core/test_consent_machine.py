@@ -81,7 +81,7 @@ class CheckedAdapter(MemoryAdapter):
 
     async def send(self, message: OutboundMessage) -> Receipt:
         if message.audio is not None and self.model is not None:
-            rec_id = self.model.by_voice[message.audio.voice.path.name]
+            rec_id = self.model.by_voice[message.audio.voice.ref]
             child = message.chat_id.removeprefix("parent_")
             rec = self.model.recs[rec_id]
             assert self.model.may_receive(rec, child), (rec, child, self.model)
@@ -178,8 +178,8 @@ class ConsentMachine(RuleBasedStateMachine):
                 now,
             )
             assert rec is not None
-            voice = self.svc.ctx.media.put_bytes(b"OggS" + os.urandom(64))
-            compat = self.svc.ctx.media.put_bytes(os.urandom(64))
+            voice = await self.svc.ctx.media.put_bytes(b"OggS" + os.urandom(64))
+            compat = await self.svc.ctx.media.put_bytes(os.urandom(64))
             files = ProcessedFiles(voice, voice, compat, "audio/mpeg", 3.0, ())
             self.model.recs[rec.id] = Rec(rec.id, message_id, frozenset(named), private_child)
             self.model.by_voice[voice] = rec.id

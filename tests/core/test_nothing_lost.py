@@ -14,7 +14,7 @@ from adapters.memory import MemoryAdapter
 from bot.ports import ChatRef, Sender, Unreadable
 from bot.service import filing, texts
 from storage.records import Recording
-from tests.core.faults import Fault, disk_full, inject_async, inject_sync, locked
+from tests.core.faults import Fault, disk_full, inject_async, locked
 from tests.core.harness import GROUP, Stage, eventually, sample
 
 TEACHER = "maitresse"
@@ -115,9 +115,7 @@ PREPARATION_FAULTS: dict[str, tuple[str, str, Callable[[], Exception]]] = {
 def _inject(stage: Stage, monkeypatch: pytest.MonkeyPatch, where: str, fault: Fault) -> Fault:
     ctx = stage.svc.ctx
     target, name, _ = PREPARATION_FAULTS[where]
-    if target == "media":  # the file store is synchronous
-        return inject_sync(monkeypatch, ctx.media, name, fault)
-    owner = ctx.repos.recordings if target == "recordings" else ctx.pipeline
+    owner = {"media": ctx.media, "recordings": ctx.repos.recordings}.get(target, ctx.pipeline)
     return inject_async(monkeypatch, owner, name, fault)
 
 

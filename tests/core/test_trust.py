@@ -187,7 +187,7 @@ async def test_retention_deletes_recordings_files_and_references(stage: Stage) -
     await eventually(lambda: len(stage.adapter.audio_to("papa_lina")) == 1)
     rec = await stage.svc.ctx.repos.recordings.get(1)
     assert rec is not None and rec.voice_sha is not None
-    assert stage.svc.ctx.media.exists(rec.voice_sha)
+    assert await stage.svc.ctx.media.exists(rec.voice_sha)
     stage.clock.set(datetime(2027, 8, 2, 9, tzinfo=UTC))  # after the end of the school year
     # The year is closing: the sweep keeps its recordings for the keepsakes...
     assert await Retention(stage.svc.ctx).sweep() == 0
@@ -199,7 +199,7 @@ async def test_retention_deletes_recordings_files_and_references(stage: Stage) -
     report = await year.close(dry_run=False)
     assert report["state"] == "closed" and report["erased"]["files"] == 5
     assert await stage.svc.ctx.repos.recordings.get(1) is None
-    assert not stage.svc.ctx.media.exists(rec.voice_sha)
+    assert not await stage.svc.ctx.media.exists(rec.voice_sha)
     assert await stage.svc.ctx.repos.media_cache.get(rec.voice_sha, "memory") is None
     status = await admin.status(stage.svc.ctx)
     assert status["recordings"] == 0 and status["deliveries"]["sent"] == 0

@@ -81,7 +81,7 @@ async def keepsakes_sent(stage: Stage, adapters: list[MemoryAdapter], chat: str)
             if audio is None or "l'année de" not in audio.title:
                 continue
             key = await stage.svc.ctx.repos.db.fetchval(
-                "SELECT content_key FROM mixes WHERE voice_sha = $1", audio.voice.path.name
+                "SELECT content_key FROM mixes WHERE voice_sha = $1", audio.voice.ref
             )
             keys.append(key)
     return keys
@@ -188,7 +188,7 @@ async def test_keepsakes_once_through_a_restart_then_the_year_is_erased(tmp_path
         assert await count(second, "schools") == 1
         assert await count(second, "classes") == 1
         assert await count(second, "teachers") == 1
-        assert not [sha for sha in files if second.svc.ctx.media.exists(sha)]
+        assert not [sha for sha in files if await second.svc.ctx.media.exists(sha)]
         # The teacher is told what to do in September, once.
         assert await YearEnd(second.svc.ctx).send_notices() == 1
         (notice,) = [t for t in second.adapter.texts_to(TEACHER) if "septembre" in t]

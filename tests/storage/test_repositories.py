@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from storage.db import Database
-from storage.media import MediaStore
+from storage.media import LocalMediaStore
 from storage.repos import Repositories
 from storage.repos.recordings import NewRecording, ProcessedFiles
 
@@ -179,11 +179,11 @@ async def test_retry_later_and_due_order(repos: Repositories) -> None:
     assert again.attempts == 0 and again.last_error == "rate_limited"
 
 
-def test_media_store_is_content_addressed_and_atomic(tmp_path: Path) -> None:
-    store = MediaStore(tmp_path / "media")
-    sha = store.put_bytes(b"voix")
-    assert store.put_bytes(b"voix") == sha
-    assert store.read(sha) == b"voix"
+async def test_media_store_is_content_addressed_and_atomic(tmp_path: Path) -> None:
+    store = LocalMediaStore(tmp_path / "media")
+    sha = await store.put_bytes(b"voix")
+    assert await store.put_bytes(b"voix") == sha
+    assert await store.read(sha) == b"voix"
     assert store.path(sha).name == sha
     assert not list((tmp_path / "media").rglob(".tmp-*"))
     with pytest.raises(ValueError):

@@ -94,9 +94,9 @@ class School:
         )
         assert rec is not None
         files = ProcessedFiles(
-            self.ctx.media.put_file(VOICE),
-            self.ctx.media.put_file(VOICE),
-            self.ctx.media.put_file(mp3),
+            await self.ctx.media.put_file(VOICE),
+            await self.ctx.media.put_file(VOICE),
+            await self.ctx.media.put_file(mp3),
             "audio/mpeg",
             5.7,
             (),
