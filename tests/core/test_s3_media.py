@@ -79,10 +79,14 @@ async def test_a_recording_lives_in_the_bucket_and_leaves_it_with_the_family(
     # The parent received the bytes that are in the bucket.
     sent = stage.adapter.audio_to(PARENT)[0].message.audio
     assert sent is not None and sent.voice.ref == rec.voice_sha
-    in_bucket = moto_s3.client().get_object(
-        Bucket=stage.settings.s3.bucket,  # type: ignore[union-attr]
-        Key=f"ecole-du-lac/{media_key(rec.compat_sha)}",
-    )["Body"].read()
+    in_bucket = (
+        moto_s3.client()
+        .get_object(
+            Bucket=stage.settings.s3.bucket,  # type: ignore[union-attr]
+            Key=f"ecole-du-lac/{media_key(rec.compat_sha)}",
+        )["Body"]
+        .read()
+    )
     assert await sent.compat.load() == in_bucket
 
     # The family's page plays it from the bucket, by range, as an iPhone asks.
