@@ -6,14 +6,21 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import shutil
 import sys
+from dataclasses import replace
 from pathlib import Path
 
+import pytest
+
 from adapters.memory import MemoryAdapter
+from bot.media_store import media_key
 from storage.db import Database
 from tests.core.digests_kit import class_with, paris, plan_at, post, settle
-from tests.core.harness import GROUP, Stage, eventually, sample
+from tests.core.harness import GROUP, Stage, eventually, sample, settings_for
 from tests.postgres_server import PostgresServer
+from tests.s3_standin import MotoS3StandIn
 from tests.service_process import REPO
 
 TEACHER = "maitresse"
@@ -67,8 +74,9 @@ async def _counts(db: Database, tables: list[str]) -> dict[str, int]:
     return {t: int(await db.fetchval(f'SELECT COUNT(*) FROM "{t}"')) for t in tables}
 
 
+@pytest.mark.parametrize("media", ["local directory", "s3 (moto stand-in)"])
 async def test_copy_storage_then_the_service_runs_on_the_copy(
-    tmp_path: Path, postgres: PostgresServer
+    tmp_path: Path, postgres: PostgresServer, moto_s3: MotoS3StandIn, media: str
 ) -> None:
     data = tmp_path / "data"
     first = Stage(data)
@@ -91,19 +99,40 @@ async def test_copy_storage_then_the_service_runs_on_the_copy(
 
     config = tmp_path / "petites-voix.toml"
     config.write_text(f'[storage]\ndata_dir = "{data}"\n', encoding="utf-8")
+    s3 = moto_s3.new_bucket() if media != "local directory" else None
+    if s3 is not None:
+        # The operator sets the bucket first; the secret comes from the environment.
+        config.write_text(
+            f'[storage]\ndata_dir = "{data}"\nmedia = "s3://{s3.bucket}/{s3.prefix}"\n'
+            f'[s3]\nendpoint_url = "{s3.endpoint_url}"\nregion = "{s3.region}"\n'
+            f'access_key_id = "{s3.access_key_id}"\n',
+            encoding="utf-8",
+        )
+    env = {**os.environ, "S3_SECRET_ACCESS_KEY": s3.secret_access_key or ""} if s3 else None
     url = postgres.fresh_database(migrated=False)
     command = [sys.executable, "-m", "bot", "admin", "copy-storage", "--config", str(config)]
     copied = await asyncio.create_subprocess_exec(
-        *command, "--to", url, "--json", cwd=REPO, stdout=asyncio.subprocess.PIPE
+        *command, "--to", url, "--json", cwd=REPO, stdout=asyncio.subprocess.PIPE, env=env
     )
     out, _ = await copied.communicate()
     assert copied.returncode == 0
     result = json.loads(out)
     assert result["tables"] == before
+    files = sorted(p.name for p in (data / "media").glob("??/*"))
+    if s3 is not None:
+        assert result["media"] == {
+            "files": len(files),
+            "copied": len(files),
+            "store": f"s3://{s3.bucket}/{s3.prefix}",
+        }
+        keys = moto_s3.keys(s3.bucket)
+        assert keys == sorted(f"{s3.prefix}/{media_key(f)}" for f in files) and keys
+    else:
+        assert result["media"] is None
 
     # A second copy into the same database refuses, and says why in French.
     again = await asyncio.create_subprocess_exec(
-        *command, "--to", url, cwd=REPO, stderr=asyncio.subprocess.PIPE
+        *command, "--to", url, cwd=REPO, stderr=asyncio.subprocess.PIPE, env=env
     )
     _, err = await again.communicate()
     assert again.returncode == 1 and "n'est pas vide" in err.decode()
@@ -115,6 +144,9 @@ async def test_copy_storage_then_the_service_runs_on_the_copy(
         await target.close()
 
     second = Stage(data, database=url, adapter=MemoryAdapter(), clock=first.clock)
+    if s3 is not None:  # the local media folder is out of the way: only the bucket serves
+        shutil.move(data / "media", tmp_path / "media-sauvegarde")
+        second.settings = replace(settings_for(data, url), s3=s3)
     second.clock.set(paris(2026, 11, 25, 9, 0))
     await second.start()
     try:
@@ -126,6 +158,10 @@ async def test_copy_storage_then_the_service_runs_on_the_copy(
         # New rows take ids after the copied ones.
         recordings = await second.svc.ctx.repos.db.fetch("SELECT id FROM recordings ORDER BY id")
         assert [r[0] for r in recordings] == [1, 2, 3]
+        # The whole album, old recordings and new, compiled from the store.
+        await second.say("papa", "/ecouter 1")
+        await eventually(lambda: len(second.adapter.audio_to("papa")) == 2)
+        assert "3 enregistrements" in second.adapter.audio_to("papa")[-1].message.audio.title  # type: ignore[union-attr]
     finally:
         await second.stop()
 
