@@ -5,7 +5,8 @@ A recording posted by the teacher is prepared from a local temporary copy,
 stored in the bucket (listed by the tests' own S3 client), delivered to the
 parent, played on the family's page with a Range request, compiled with the
 album; after the family is erased nothing of it is left in the bucket, nor
-on the local disk."""
+on the local disk. Retention and the end of the school year empty the
+bucket too."""
 
 from __future__ import annotations
 
@@ -18,15 +19,29 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from bot import admin
-from bot.config import WebSettings
+from bot.config import RetentionSettings, WebSettings
 from bot.media_store import media_key
+from bot.service.retention import Retention
+from bot.service.year_end import YearEnd
 from bot.web.server import build_app
 from bot.web.services import WebServices
+from tests.core.digests_kit import CLIP, paris, settle
 from tests.core.harness import GROUP, Stage, eventually, sample, settings_for
 from tests.s3_standin import MotoS3StandIn
 
 TEACHER = "maitresse"
 PARENT = "parent-lina"
+
+
+def _stage(tmp_path: Path, moto_s3: MotoS3StandIn, retention: RetentionSettings) -> Stage:
+    data = tmp_path / "data"
+    settings = replace(
+        settings_for(data),
+        s3=moto_s3.new_bucket(prefix="ecole-du-lac"),
+        web=WebSettings("https://voix.example.org", "127.0.0.1", 0),
+        retention=retention,
+    )
+    return Stage(data, settings=settings)
 
 
 @pytest.fixture
@@ -37,13 +52,7 @@ async def stage(
     scratch = tmp_path / "tmp"
     scratch.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(scratch))
-    data = tmp_path / "data"
-    settings = replace(
-        settings_for(data),
-        s3=moto_s3.new_bucket(prefix="ecole-du-lac"),
-        web=WebSettings("https://voix.example.org", "127.0.0.1", 0),
-    )
-    s = Stage(data, settings=settings)
+    s = _stage(tmp_path, moto_s3, RetentionSettings())
     await s.start()
     yield s
     await s.stop()
@@ -120,3 +129,54 @@ async def test_a_recording_lives_in_the_bucket_and_leaves_it_with_the_family(
         assert _objects(moto_s3, stage) == []  # nothing of Lina is left in the bucket
         gone = await client.get(f"{page}/audio/{rec.id}.mp3", headers={"Range": "bytes=0-1"})
         assert gone.status == 404
+
+
+async def _two_recordings_delivered(stage: Stage, moto_s3: MotoS3StandIn) -> int:
+    """How many files the bucket holds for them."""
+    await stage.setup_class(TEACHER)
+    await stage.invite_parent(TEACHER, "Lina", PARENT)
+    await stage.post_audio(TEACHER, sample(CLIP), caption="Lina raconte #Lina")
+    await stage.post_audio(TEACHER, sample(CLIP), caption="Toute la classe")
+    await stage.publish()
+    await eventually(lambda: len(stage.adapter.audio_to(PARENT)) == 2)
+    rows = await stage.svc.ctx.repos.db.fetch(
+        "SELECT original_sha, voice_sha, compat_sha FROM recordings"
+    )
+    files = {sha for row in rows for sha in row}
+    assert _objects(moto_s3, stage) == sorted(f"ecole-du-lac/{media_key(f)}" for f in files)
+    return len(files)
+
+
+async def test_retention_deletes_the_old_recordings_from_the_bucket(
+    tmp_path: Path, moto_s3: MotoS3StandIn
+) -> None:
+    stage = _stage(tmp_path, moto_s3, RetentionSettings(keep_days=30))
+    await stage.start()
+    try:
+        files = await _two_recordings_delivered(stage, moto_s3)
+        assert await Retention(stage.svc.ctx).sweep() == 0  # nothing old yet
+        assert len(_objects(moto_s3, stage)) == files
+        stage.clock.advance(31 * 24 * 3600)
+        assert await Retention(stage.svc.ctx).sweep() > 0
+        assert _objects(moto_s3, stage) == []
+    finally:
+        await stage.stop()
+
+
+async def test_closing_the_year_leaves_the_bucket_empty(
+    tmp_path: Path, moto_s3: MotoS3StandIn
+) -> None:
+    stage = _stage(tmp_path, moto_s3, RetentionSettings(school_year_end=(7, 3)))
+    await stage.start()
+    try:
+        files = await _two_recordings_delivered(stage, moto_s3)
+        stage.clock.set(paris(2027, 7, 3, 9))
+        first = await YearEnd(stage.svc.ctx).close(dry_run=False)
+        assert first["state"] == "waiting_for_keepsakes"
+        await settle(stage)  # the keepsake: the year as one recording, built from the bucket
+        assert len(_objects(moto_s3, stage)) > files
+        report = await YearEnd(stage.svc.ctx).close(dry_run=False)
+        assert report["state"] == "closed", report
+        assert _objects(moto_s3, stage) == []
+    finally:
+        await stage.stop()
