@@ -133,4 +133,4 @@ async def school_online(
         async with TestClient(TestServer(build_app(services))) as client:
             yield School(ctx, services, clock), client
     finally:
-        await ctx.repos.db.close()
+        await ctx.close()

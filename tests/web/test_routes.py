@@ -4,16 +4,30 @@ HEAD, 404s and the headers every answer carries."""
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from bot.codes import hash_code
+from bot.config import Settings
 from bot.service.family_pages import token_hash
 from bot.web.security import CSP
-from tests.web.kit import MP3, school_online
+from tests.s3_standin import MotoS3StandIn
+from tests.web.kit import MP3, school_online, web_settings
 
 SIZE = MP3.stat().st_size
+
+
+@pytest.fixture(params=["local directory", "s3 (moto stand-in)"])
+def store_settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
+    """The audio served from either media store (the bucket: moto's server,
+    a stand-in for a real S3-compatible store)."""
+    settings = web_settings(tmp_path)
+    if request.param == "local directory":
+        return settings
+    moto_s3: MotoS3StandIn = request.getfixturevalue("moto_s3")
+    return replace(settings, s3=moto_s3.new_bucket())
 
 
 async def _lina_class(school):  # type: ignore[no-untyped-def]
@@ -68,9 +82,9 @@ async def test_every_answer_carries_the_privacy_headers(tmp_path: Path) -> None:
     ],
 )
 async def test_audio_answers_range_requests_as_phones_send_them(
-    tmp_path: Path, header: str, status: int, first: int, last: int
+    tmp_path: Path, store_settings: Settings, header: str, status: int, first: int, last: int
 ) -> None:
-    async with school_online(tmp_path) as (school, client):
+    async with school_online(tmp_path, store_settings) as (school, client):
         rec, _ = await _lina_class(school)
         url = f"{await school.page('Lina')}/audio/{rec}.mp3"
         resp = await client.get(url, headers={"Range": header})
@@ -81,8 +95,8 @@ async def test_audio_answers_range_requests_as_phones_send_them(
         assert await resp.read() == MP3.read_bytes()[first : last + 1]
 
 
-async def test_audio_whole_head_and_past_the_end(tmp_path: Path) -> None:
-    async with school_online(tmp_path) as (school, client):
+async def test_audio_whole_head_and_past_the_end(tmp_path: Path, store_settings: Settings) -> None:
+    async with school_online(tmp_path, store_settings) as (school, client):
         rec, _ = await _lina_class(school)
         url = f"{await school.page('Lina')}/audio/{rec}.mp3"
         whole = await client.get(url)
