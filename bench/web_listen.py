@@ -52,6 +52,7 @@ async def _serve(data_dir: Path, mp3: Path) -> None:
 
     from bot.app import open_context
     from bot.config import Settings, WebSettings
+    from bot.media_store import media_key
     from bot.web.server import WebServer, build_app
     from bot.web.services import WebServices
     from storage.repos.recordings import NewRecording, ProcessedFiles
@@ -63,7 +64,7 @@ async def _serve(data_dir: Path, mp3: Path) -> None:
     klass = await repos.schools.ensure_class(school.id, "MS-GS", "4 16:30", now)
     child, _ = await repos.families.ensure_child(klass.id, "Lina", "lina", now)
     await repos.families.set_consent(child.id, True, now)
-    compat = ctx.media.put_file(mp3)
+    compat = await ctx.media.put_file(mp3)
     first = 0
     for a in range(ALBUMS):
         album, _ = await repos.albums.make_current(klass.id, f"Album {a + 1}", f"album {a}", now)
@@ -80,7 +81,7 @@ async def _serve(data_dir: Path, mp3: Path) -> None:
             first = first or rec.id
     services = WebServices.build(ctx)
     token = await services.pages.token_for(child.id)
-    path = ctx.media.path(compat)
+    path = data_dir / "media" / media_key(compat)  # the local store's file, for the bare server
     page_bytes: list[bytes] = []
 
     def bare(app: web.Application, _: WebServices) -> None:

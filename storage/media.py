@@ -70,19 +70,24 @@ class LocalMediaStore:
             raise MediaMissing(ref) from None
 
     async def open_range(self, ref: str, start: int, end: int) -> AsyncIterator[bytes]:
+        def first() -> tuple[IO[bytes], bytes]:
+            # One hop to the thread pool before the first byte: open, seek, read.
+            f = self.path(ref).open("rb")
+            f.seek(start)
+            return f, f.read(min(CHUNK, end - start + 1))
+
         try:
-            f = await asyncio.to_thread(self.path(ref).open, "rb")
+            f, chunk = await asyncio.to_thread(first)
         except FileNotFoundError:
             raise MediaMissing(ref) from None
         try:
-            await asyncio.to_thread(f.seek, start)
             left = end - start + 1
-            while left > 0:
-                chunk = await asyncio.to_thread(f.read, min(CHUNK, left))
-                if not chunk:
-                    break
+            while chunk:
                 left -= len(chunk)
                 yield chunk
+                if left <= 0:
+                    break
+                chunk = await asyncio.to_thread(f.read, min(CHUNK, left))
         finally:
             f.close()
 
