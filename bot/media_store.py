@@ -11,7 +11,7 @@ on temporary copies (:meth:`MediaStore.fetch`), adapters get the bytes.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from pathlib import Path
 from typing import Protocol
 
@@ -48,9 +48,10 @@ class MediaStore(Protocol):
         """A local copy at ``target`` (for ffmpeg); raises :class:`MediaMissing`."""
         ...
 
-    def open_range(self, ref: str, start: int, end: int) -> AsyncIterator[bytes]:
+    def open_range(self, ref: str, start: int, end: int) -> AsyncGenerator[bytes, None]:
         """Bytes ``start`` to ``end`` included, in chunks; raises
-        :class:`MediaMissing` at the first chunk."""
+        :class:`MediaMissing` at the first chunk. Closing it early (a
+        listener gone) lets go of the file or connection."""
         ...
 
     async def size(self, ref: str) -> int | None:

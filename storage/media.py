@@ -12,7 +12,7 @@ import hashlib
 import os
 import shutil
 import tempfile
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from pathlib import Path
 from typing import IO
 
@@ -69,7 +69,7 @@ class LocalMediaStore:
         except FileNotFoundError:
             raise MediaMissing(ref) from None
 
-    async def open_range(self, ref: str, start: int, end: int) -> AsyncIterator[bytes]:
+    async def open_range(self, ref: str, start: int, end: int) -> AsyncGenerator[bytes, None]:
         def first() -> tuple[IO[bytes], bytes]:
             # One hop to the thread pool before the first byte: open, seek, read.
             f = self.path(ref).open("rb")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any
@@ -54,7 +54,12 @@ class S3MediaStore:
                 aws_access_key_id=settings.access_key_id or None,
                 aws_secret_access_key=settings.secret_access_key,
                 # Path-style: what self-hosted stores (Garage, Ceph) answer.
-                config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 3}),
+                config=Config(
+                    s3={"addressing_style": "path"},
+                    retries={"max_attempts": 3},
+                    # Each listener's range holds a connection while it streams.
+                    max_pool_connections=100,
+                ),
             )
         )
         store = cls(client, settings.bucket, settings.prefix, stack)
@@ -118,7 +123,7 @@ class S3MediaStore:
                 while chunk := await body.read(CHUNK):
                     await asyncio.to_thread(out.write, chunk)
 
-    async def open_range(self, ref: str, start: int, end: int) -> AsyncIterator[bytes]:
+    async def open_range(self, ref: str, start: int, end: int) -> AsyncGenerator[bytes, None]:
         # A ranged GET: only the bytes asked travel from the bucket.
         resp = await self._get(ref, Range=f"bytes={start}-{end}")
         async with resp["Body"] as body:

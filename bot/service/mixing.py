@@ -11,6 +11,8 @@ import hashlib
 import tempfile
 from pathlib import Path
 
+from bot.audio import AudioRejected
+from bot.media_store import MediaMissing
 from bot.service.context import Context
 from storage.records import Mix
 
@@ -36,7 +38,10 @@ async def compiled(ctx: Context, voice_shas: list[str], gap_s: float = GAP_S) ->
                 parts = []
                 for i, sha in enumerate(voice_shas):
                     part = Path(tmp) / f"part-{i:04d}.ogg"
-                    await media.fetch(sha, part)
+                    try:
+                        await media.fetch(sha, part)
+                    except MediaMissing as exc:  # erased meanwhile: as a part ffmpeg cannot read
+                        raise AudioRejected("unreadable") from exc
                     parts.append(part)
                 out = Path(tmp) / "out"
                 out.mkdir()

@@ -11,6 +11,7 @@ only the bytes asked travel.
 
 from __future__ import annotations
 
+import contextlib
 import re
 
 from aiohttp import web
@@ -73,14 +74,16 @@ async def stream(
         await resp.prepare(request)
         await resp.write_eof()
         return resp
-    chunks = store.open_range(ref, start, end)
-    try:
-        first = await anext(chunks)
-    except (MediaMissing, StopAsyncIteration):
-        return None  # erased between the size and the read
-    await resp.prepare(request)
-    await resp.write(first)
-    async for chunk in chunks:
-        await resp.write(chunk)
+    # Closed however the answer ends (a listener who seeks or leaves), so
+    # the file or the bucket's connection is let go at once.
+    async with contextlib.aclosing(store.open_range(ref, start, end)) as chunks:
+        try:
+            first = await anext(chunks)
+        except (MediaMissing, StopAsyncIteration):
+            return None  # erased between the size and the read
+        await resp.prepare(request)
+        await resp.write(first)
+        async for chunk in chunks:
+            await resp.write(chunk)
     await resp.write_eof()
     return resp
