@@ -55,9 +55,20 @@ async def open_media(settings: Settings) -> MediaStore:
     from storage.s3_media import S3MediaStore, S3Unavailable  # only when configured
 
     try:
-        return await S3MediaStore.open(settings.s3)
+        store = await S3MediaStore.open(settings.s3)
     except S3Unavailable as exc:
         raise StartupError(f"[storage] media : {exc}") from None
+    if await asyncio.to_thread(_has_files, settings.data_dir / "media"):
+        # Files from before the move are not read from there any more.
+        log.warning(
+            "data_dir/media still holds files while media are in S3: copy them into the "
+            "bucket (admin copy-storage, or any S3 sync: the names are the same)"
+        )
+    return store
+
+
+def _has_files(folder: Path) -> bool:
+    return next(folder.glob("??/*"), None) is not None
 
 
 async def open_context(

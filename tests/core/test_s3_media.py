@@ -180,3 +180,18 @@ async def test_closing_the_year_leaves_the_bucket_empty(
         assert _objects(moto_s3, stage) == []
     finally:
         await stage.stop()
+
+
+async def test_files_left_on_the_disk_after_a_move_to_s3_are_named_in_the_log(
+    tmp_path: Path, moto_s3: MotoS3StandIn, caplog: pytest.LogCaptureFixture
+) -> None:
+    for left in ([], [f"ab/{'ab' * 32}"]):
+        for name in left:
+            (tmp_path / "data" / "media" / name).parent.mkdir(parents=True)
+            (tmp_path / "data" / "media" / name).write_bytes(b"avant")
+        caplog.clear()
+        stage = _stage(tmp_path, moto_s3, RetentionSettings())
+        await stage.start()
+        await stage.stop()
+        warned = [r for r in caplog.records if "data_dir/media still holds files" in r.message]
+        assert len(warned) == len(left)
