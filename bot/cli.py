@@ -192,6 +192,8 @@ def email_adapter(settings: Settings) -> ChatAdapter:
             port=e.smtp_port,
             sender=e.sender,
             starttls=e.starttls,
+            implicit_tls=e.implicit_tls,
+            ca_file=e.ca_file,
             username=e.username,
             password=e.password,
             timeout_s=e.timeout_s,

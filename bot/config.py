@@ -215,7 +215,7 @@ def settings_from_mapping(
         retention=_retention(_section("retention", raw)),
         database=services.database(storage, env),
         web=web,
-        email=services.email(raw, env, has_web=web is not None),
+        email=services.email(raw, env, has_web=web is not None, base=base),
         s3=services.s3(raw, storage, env),
         metrics=services.metrics(raw),
         privacy=services.privacy(raw),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from bot.config_reader import ConfigError, Section
@@ -28,6 +29,8 @@ class EmailSettings:
     smtp_host: str = "localhost"
     smtp_port: int = 25
     starttls: bool = False
+    implicit_tls: bool = False  # TLS from the first byte (port 465)
+    ca_file: str | None = None  # trust this CA instead of the system's store
     username: str = ""
     password: str | None = None  # $SMTP_PASSWORD
     attach: bool = False  # also attach the MP3 (under 5 MB)
@@ -71,6 +74,8 @@ EMAIL_KEYS = (
     "smtp_host",
     "smtp_port",
     "starttls",
+    "implicit_tls",
+    "ca_file",
     "username",
     "password",
     "sender",
@@ -105,7 +110,10 @@ def web(raw: Mapping[str, Any]) -> WebSettings | None:
     return WebSettings(public_url, host, port)
 
 
-def email(raw: Mapping[str, Any], env: Mapping[str, str], has_web: bool) -> EmailSettings | None:
+def email(
+    raw: Mapping[str, Any], env: Mapping[str, str], has_web: bool, base: Path = Path()
+) -> EmailSettings | None:
+    """``base``: where a relative ``ca_file`` is found (the config's folder)."""
     if "email" not in raw:
         return None
     s = Section("email", raw["email"], EMAIL_KEYS)
@@ -115,11 +123,24 @@ def email(raw: Mapping[str, Any], env: Mapping[str, str], has_web: bool) -> Emai
     sender = s.string("sender") or ""
     if "@" not in sender:
         raise ConfigError(s.key("sender"), "une adresse d'expéditeur est attendue")
+    port = int(s.number("smtp_port", 25, minimum=1))
+    starttls = s.boolean("starttls", False)
+    # Port 465 speaks TLS from the first byte unless told otherwise.
+    implicit_tls = s.boolean("implicit_tls", port == 465 and not starttls)
+    if starttls and implicit_tls:
+        raise ConfigError(s.key("implicit_tls"), "starttls ou implicit_tls, pas les deux")
+    ca_file = s.string("ca_file") or None
+    if ca_file is not None:
+        ca_file = str(base / ca_file)  # an absolute path stays as it is
+        if not Path(ca_file).is_file():
+            raise ConfigError(s.key("ca_file"), "fichier introuvable")
     return EmailSettings(
         sender=sender,
         smtp_host=s.string("smtp_host", "localhost") or "localhost",
-        smtp_port=int(s.number("smtp_port", 25, minimum=1)),
-        starttls=s.boolean("starttls", False),
+        smtp_port=port,
+        starttls=starttls,
+        implicit_tls=implicit_tls,
+        ca_file=ca_file,
         username=s.string("username", "") or "",
         password=s.string("password") or env.get("SMTP_PASSWORD"),
         attach=s.boolean("attach", False),

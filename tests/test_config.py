@@ -192,3 +192,31 @@ async def test_an_unreachable_s3_store_stops_the_start_with_one_line(
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "[storage] media" in err and "seau" in err
     assert "tres-secret" not in err
+
+
+def _email(**keys: object) -> dict[str, object]:
+    return {
+        "web": {"public_url": "https://voix.example.org"},
+        "email": {"sender": "voix@example.org", **keys},
+    }
+
+
+def test_email_tls_port_465_is_implicit_unless_told_and_never_both(tmp_path: Path) -> None:
+    s = settings_from_mapping(_email(smtp_port=465), {}, tmp_path)
+    assert s.email is not None and s.email.implicit_tls and not s.email.starttls
+    s = settings_from_mapping(_email(smtp_port=587, starttls=True), {}, tmp_path)
+    assert s.email is not None and s.email.starttls and not s.email.implicit_tls
+    s = settings_from_mapping(_email(smtp_port=2465, implicit_tls=True), {}, tmp_path)
+    assert s.email is not None and s.email.implicit_tls
+    with pytest.raises(ConfigError) as caught:
+        settings_from_mapping(_email(starttls=True, implicit_tls=True), {}, tmp_path)
+    assert caught.value.key == "[email] implicit_tls"
+
+
+def test_email_ca_file_is_found_beside_the_config(tmp_path: Path) -> None:
+    (tmp_path / "relais.pem").write_text("-----BEGIN CERTIFICATE-----\n")
+    s = settings_from_mapping(_email(ca_file="relais.pem"), {}, tmp_path)
+    assert s.email is not None and s.email.ca_file == str(tmp_path / "relais.pem")
+    with pytest.raises(ConfigError) as caught:
+        settings_from_mapping(_email(ca_file="absent.pem"), {}, tmp_path)
+    assert caught.value.key == "[email] ca_file"

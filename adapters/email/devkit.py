@@ -6,13 +6,15 @@ aiosmtpd comes with the test tools, not with the service."""
 from __future__ import annotations
 
 import socket
+import ssl
 import threading
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage
-from typing import Any
+from typing import Any, Literal
 
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
 
 
 def free_port() -> int:
@@ -49,6 +51,21 @@ class Relay:
     keep_parsed: bool = True
     count: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # username -> password the relay accepts (empty: no login asked), and
+    # each login tried: (mechanism, username, accepted).
+    logins: dict[str, str] = field(default_factory=dict)
+    login_attempts: list[tuple[str, str, bool]] = field(default_factory=list)
+
+    def authenticate(
+        self, server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any
+    ) -> AuthResult:
+        if not isinstance(auth_data, LoginPassword):
+            return AuthResult(success=False, handled=False)
+        user = auth_data.login.decode()
+        ok = user in self.logins and self.logins[user] == auth_data.password.decode()
+        with self.lock:
+            self.login_attempts.append((mechanism, user, ok))
+        return AuthResult(success=ok, handled=False)
 
     async def handle_RCPT(
         self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: Any
@@ -82,15 +99,42 @@ class Relay:
 
 class SmtpServer:
     """Started and stopped on the same port, so that a test can take the
-    relay down in the middle of a fan-out and bring it back."""
+    relay down in the middle of a fan-out and bring it back.
 
-    def __init__(self, relay: Relay | None = None) -> None:
+    ``tls`` with ``context`` (the server's certificate): ``starttls`` offers
+    and requires STARTTLS before anything else, ``implicit`` speaks TLS from
+    the first byte (port 465 style). With ``relay.logins`` set, sending needs
+    a login (AUTH PLAIN or LOGIN), only after TLS when there is TLS."""
+
+    def __init__(
+        self,
+        relay: Relay | None = None,
+        *,
+        tls: Literal["starttls", "implicit"] | None = None,
+        context: ssl.SSLContext | None = None,
+    ) -> None:
+        if (tls is None) != (context is None):
+            raise ValueError("tls and context go together")
         self.relay = relay or Relay()
         self.port = free_port()
+        self.tls = tls
+        self.context = context
         self._controller: Controller | None = None
 
     def start(self) -> None:
-        controller = Controller(self.relay, hostname="127.0.0.1", port=self.port)
+        options: dict[str, Any] = {}
+        if self.relay.logins:
+            options |= {
+                "authenticator": self.relay.authenticate,
+                "auth_required": True,
+                # Implicit TLS is TLS already; with STARTTLS, no login before it.
+                "auth_require_tls": self.tls == "starttls",
+            }
+        if self.tls == "starttls":
+            options |= {"tls_context": self.context, "require_starttls": True}
+        elif self.tls == "implicit":
+            options |= {"ssl_context": self.context}
+        controller = Controller(self.relay, hostname="127.0.0.1", port=self.port, **options)
         controller.start()
         self._controller = controller
 

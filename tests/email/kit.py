@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from adapters.email import EmailAdapter, SmtpSettings
 from adapters.email.devkit import Received, SmtpServer
@@ -24,11 +25,22 @@ async def page_of(child_id: int) -> str:
 
 
 def email_stage(
-    data_dir: Path, server: SmtpServer, *, attach: bool = False, rate_per_minute: float = 60_000
+    data_dir: Path,
+    server: SmtpServer,
+    *,
+    attach: bool = False,
+    rate_per_minute: float = 60_000,
+    **smtp: Any,
 ) -> Stage:
+    """``smtp``: more SmtpSettings (TLS, login)."""
     adapter = EmailAdapter(
         SmtpSettings(
-            host="127.0.0.1", port=server.port, sender=SENDER, timeout_s=5, pause_min_s=0.5
+            host="127.0.0.1",
+            port=server.port,
+            sender=SENDER,
+            timeout_s=5,
+            pause_min_s=0.5,
+            **smtp,
         ),
         rate_per_minute=rate_per_minute,
         attach=attach,
