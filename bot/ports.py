@@ -322,6 +322,12 @@ class OutboundMessage:
     links: tuple[Link, ...] = ()
     settings_url: str | None = None
     unsubscribe_url: str | None = None
+    # Those two links' words, and the language the message is written in
+    # (the e-mail's ``lang``; ``right_to_left`` its ``dir``).
+    settings_label: str = "Vos réglages (fréquence, pause)"
+    unsubscribe_label: str = "Ne plus recevoir ces messages"
+    language: str = "fr"
+    right_to_left: bool = False
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""An outbound message as an e-mail: French plain text and HTML (no remote
+"""An outbound message as an e-mail: plain text and HTML in the family's language (no remote
 image, no tracking), the links, one-click unsubscribe headers (RFC 8058), and
 a Message-ID derived from the delivery so that a resend is recognisable."""
 
@@ -32,9 +32,9 @@ def plain_text(message: OutboundMessage) -> str:
         parts.append("\n\n".join(_plain_link(link) for link in message.links))
     footer = []
     if message.settings_url:
-        footer.append(f"Vos réglages (fréquence, pause) : {message.settings_url}")
+        footer.append(_plain_link(Link(message.settings_label, message.settings_url)))
     if message.unsubscribe_url:
-        footer.append(f"Ne plus recevoir ces messages : {message.unsubscribe_url}")
+        footer.append(_plain_link(Link(message.unsubscribe_label, message.unsubscribe_url)))
     if footer:
         parts.append("-- \n" + "\n".join(footer))
     return "\n\n".join(parts) + "\n"
@@ -65,15 +65,16 @@ def html_text(message: OutboundMessage) -> str:
         body.append(f"<ul>{''.join(items)}</ul>")
     footer = []
     if message.settings_url:
-        footer.append(f'<a href="{e(message.settings_url)}">Vos réglages</a> (fréquence, pause)')
+        footer.append(f'<a href="{e(message.settings_url)}">{e(message.settings_label)}</a>')
     if message.unsubscribe_url:
-        footer.append(f'<a href="{e(message.unsubscribe_url)}">Ne plus recevoir ces messages</a>')
+        footer.append(f'<a href="{e(message.unsubscribe_url)}">{e(message.unsubscribe_label)}</a>')
     if footer:
         body.append(f'<p style="font-size:13px;color:#555">{" · ".join(footer)}</p>')
+    direction = "rtl" if message.right_to_left else "ltr"
     return (
-        '<!DOCTYPE html><html lang="fr"><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width"></head>'
-        '<body style="font-family:sans-serif;font-size:16px;line-height:1.5">'
+        f'<!DOCTYPE html><html lang="{e(message.language)}" dir="{direction}"><head>'
+        '<meta charset="utf-8"><meta name="viewport" content="width=device-width"></head>'
+        f'<body dir="{direction}" style="font-family:sans-serif;font-size:16px;line-height:1.5">'
         + "".join(body)
         + "</body></html>\n"
     )

@@ -1,5 +1,6 @@
 """What a platform that carries links instead of audio (e-mail) receives:
-one short French message per delivery or digest, each recording a link to
+one short message per delivery or digest, in the family's language (the
+caller speaks it: ``bot.i18n.speaking``), each recording a link to
 the family's page, with a subject, the settings link and the one-click
 unsubscribe address. The adapter turns it into its own format (MIME).
 
@@ -12,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.digests.compose import heading
+from bot.i18n import _, is_rtl, language, ngettext
 from bot.ports import Link, OutboundAudio, OutboundMessage
 from bot.service import texts
 from bot.service.context import Context
@@ -57,20 +59,20 @@ class Letters:
             return None
         footer = await self._footer(delivery.guardian_id, delivery.chat_id, subs, rec.class_id)
         names = item.names
-        return OutboundMessage(
+        text = _(
+            "La classe {class_name} ({school}) a publié un nouvel enregistrement dans "
+            "l'album « {album} ». Il s'écoute sur la page de votre famille :"
+        ).format(class_name=names.class_name, school=names.school_name, album=names.album_title)
+        return _message(
             chat_id=delivery.chat_id,
-            text=(
-                "Bonjour,\n\n"
-                f"La classe {names.class_name} ({names.school_name}) a publié un nouvel "
-                f"enregistrement dans l'album « {names.album_title} ». Il s'écoute sur la page "
-                "de votre famille :"
-            ),
+            text=_("Bonjour,") + f"\n\n{text}",
             audio=audio,
             idempotency_key=f"pv-delivery-{delivery.id}",
-            subject=f"{names.class_name} : nouvel enregistrement, « {item.link.label} »",
+            subject=_("{class_name} : nouvel enregistrement, « {title} »").format(
+                class_name=names.class_name, title=item.link.label
+            ),
             links=(item.link,),
-            settings_url=footer.settings_url,
-            unsubscribe_url=footer.unsubscribe_url,
+            footer=footer,
         )
 
     async def for_digest(self, digest: Digest, recording_ids: list[int]) -> OutboundMessage | None:
@@ -88,23 +90,36 @@ class Letters:
             return None
         classes = ", ".join(dict.fromkeys(i.names.class_name for i in items))
         footer = await self._footer(digest.guardian_id, digest.chat_id, subs, items[0].rec.class_id)
-        if len(items) == 1:
-            where = "Il s'écoute sur la page de votre famille :"
-            subject = f"{classes} : 1 nouvel enregistrement, « {items[0].link.label} »"
+        count = len(items)
+        where = ngettext(
+            "Il s'écoute sur la page de votre famille :",
+            "Ils s'écoutent sur la page de votre famille :",
+            count,
+        )
+        if count == 1:
+            subject = _("{classes} : 1 nouvel enregistrement, « {title} »").format(
+                classes=classes, title=items[0].link.label
+            )
         else:
-            where = "Ils s'écoutent sur la page de votre famille :"
-            subject = f"{classes} : {len(items)} nouveaux enregistrements"
-        return OutboundMessage(
+            subject = ngettext(
+                "{classes} : {count} nouvel enregistrement",
+                "{classes} : {count} nouveaux enregistrements",
+                count,
+            ).format(classes=classes, count=count)
+        return _message(
             chat_id=digest.chat_id,
-            text=f"Bonjour,\n\n{heading(digest.period_key, len(items))}\n{where}",
+            text=_("Bonjour,") + f"\n\n{heading(digest.period_key, count)}\n{where}",
             idempotency_key=f"pv-digest-{digest.id}-0",
             subject=subject,
             links=tuple(
-                Link(f"{i.names.album_title} : {i.link.label}", i.link.url, i.link.detail)
+                Link(
+                    _("{album} : {title}").format(album=i.names.album_title, title=i.link.label),
+                    i.link.url,
+                    i.link.detail,
+                )
                 for i in items
             ),
-            settings_url=footer.settings_url,
-            unsubscribe_url=footer.unsubscribe_url,
+            footer=footer,
         )
 
     @staticmethod
@@ -121,7 +136,7 @@ class Letters:
             return None
         links = self.ctx.links
         page = await links.page(child_id) if links else None
-        title = rec.title or f"Enregistrement n°{rec.position}"
+        title = rec.title or _("Enregistrement n°{position}").format(position=rec.position)
         return _Item(
             rec=rec,
             names=await self._names_of(rec),
@@ -156,3 +171,30 @@ class Letters:
         return _Footer(
             f"{page}#reglages" if page else None, links.unsubscribe(guardian_id, address)
         )
+
+
+def _message(
+    *,
+    chat_id: str,
+    text: str,
+    idempotency_key: str,
+    subject: str,
+    links: tuple[Link, ...],
+    footer: _Footer,
+    audio: OutboundAudio | None = None,
+) -> OutboundMessage:
+    """A letter in the language being spoken, with its footer's words."""
+    return OutboundMessage(
+        chat_id=chat_id,
+        text=text,
+        audio=audio,
+        idempotency_key=idempotency_key,
+        subject=subject,
+        links=links,
+        settings_url=footer.settings_url,
+        unsubscribe_url=footer.unsubscribe_url,
+        settings_label=_("Vos réglages (fréquence, pause)"),
+        unsubscribe_label=_("Ne plus recevoir ces messages"),
+        language=language(),
+        right_to_left=is_rtl(),
+    )

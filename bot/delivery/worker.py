@@ -240,7 +240,8 @@ class DeliveryWorker:
         repos = self.ctx.repos
         attach = self.adapter.capabilities.attaches_audio
         audio = await self._audio(outgoing) if attach else None
-        message = await self.letters.for_delivery(delivery, rec, audio)
+        with speaking(outgoing.guardian_language):
+            message = await self.letters.for_delivery(delivery, rec, audio)
         if message is None:
             await repos.deliveries.hold_for_consent([delivery.id])
             return

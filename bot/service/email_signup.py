@@ -13,6 +13,8 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from bot.i18n import _, is_rtl, speaking, supported
+from bot.i18n import language as language_now
 from bot.ports import DeliveryError, Link, OutboundMessage
 from bot.service.context import Context
 from bot.service.erasure import Erasure
@@ -58,17 +60,25 @@ class EmailSignup:
         return int(self.ctx.clock.now().timestamp())
 
     def confirmation_token(
-        self, invitation_id: int, address: str, valid_until: datetime | None = None
+        self,
+        invitation_id: int,
+        address: str,
+        valid_until: datetime | None = None,
+        language: str | None = None,
     ) -> str:
         """Valid ``CONFIRM_VALID`` from now, or until ``valid_until`` (an
-        invitation e-mailed to the address: until the invitation ends)."""
+        invitation e-mailed to the address: until the invitation ends).
+        ``language``: the family's, kept for what it will receive."""
         until = valid_until or self.ctx.clock.now() + CONFIRM_VALID
-        payload = {"i": invitation_id, "a": address, "x": int(until.timestamp())}
+        payload: dict[str, object] = {"i": invitation_id, "a": address, "x": int(until.timestamp())}
+        if language is not None:
+            payload["l"] = language
         return self.links.signer.seal(CONFIRM, payload, self._now_s())
 
-    async def ask(self, code: str, raw_address: str, who: str) -> str:
+    async def ask(self, code: str, raw_address: str, who: str, language: str | None = None) -> str:
         """The family typed an address on its invitation page: e-mail it a
-        confirmation link. Returns "sent", or why not ("address", "unknown",
+        confirmation link, in ``language`` (the page's) when it is one of
+        ours, else French. Returns "sent", or why not ("address", "unknown",
         "expired", "used", "too_many", "not_sent")."""
         address = clean_address(raw_address)
         if address is None:
@@ -84,19 +94,28 @@ class EmailSignup:
         klass = await self.ctx.repos.schools.get_class(found.class_id)
         if child is None or klass is None:
             return "unknown"
-        url = self.links.confirm(self.confirmation_token(found.id, address))
-        message = OutboundMessage(
-            chat_id=address,
-            subject=f"{klass.name} : confirmez votre adresse pour recevoir les enregistrements",
-            text=(
-                "Bonjour,\n\n"
-                f"Vous avez demandé à recevoir par e-mail les enregistrements de la classe "
-                f"{klass.name} ({klass.school_name}), pour {child.first_name}. "
-                "Si ce n'est pas vous, ignorez ce message : rien ne sera envoyé.\n\n"
-                "Pour confirmer, ouvrez ce lien (valable 3 jours) :"
-            ),
-            links=(Link("Oui, je veux recevoir les enregistrements", url),),
-        )
+        lang = supported(language)
+        url = self.links.confirm(self.confirmation_token(found.id, address, language=lang))
+        with speaking(lang):
+            text = _(
+                "Vous avez demandé à recevoir par e-mail les enregistrements de la classe "
+                "{class_name} ({school}), pour {child}. Si ce n'est pas vous, ignorez ce "
+                "message : rien ne sera envoyé."
+            ).format(class_name=klass.name, school=klass.school_name, child=child.first_name)
+            message = OutboundMessage(
+                chat_id=address,
+                subject=_(
+                    "{class_name} : confirmez votre adresse pour recevoir les enregistrements"
+                ).format(class_name=klass.name),
+                text=(
+                    _("Bonjour,")
+                    + f"\n\n{text}\n\n"
+                    + _("Pour confirmer, ouvrez ce lien (valable 3 jours) :")
+                ),
+                links=(Link(_("Oui, je veux recevoir les enregistrements"), url),),
+                language=language_now(),
+                right_to_left=is_rtl(),
+            )
         return "sent" if await self._send_now(message) else "not_sent"
 
     async def _send_now(self, message: OutboundMessage) -> bool:
@@ -143,6 +162,10 @@ class EmailSignup:
         if not await repos.invitations.use(invitation.id):
             return "used"
         guardian = await repos.families.upsert_guardian(PLATFORM, address, address, now)
+        chosen = supported(str(payload.get("l", "")))
+        if chosen is not None and chosen != guardian.language:
+            # The language its invitation page was read in.
+            await repos.families.set_language(guardian.id, chosen)
         # By e-mail, one message a day at most unless the family changes it.
         await repos.families.subscribe(guardian.id, child.id, klass.id, now, "quotidien")
         await repos.email_contacts.used(child.id, address)

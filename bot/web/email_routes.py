@@ -22,7 +22,11 @@ def register(app: web.Application, ctx: Context) -> None:
     async def ask(request: web.Request) -> web.Response:
         form = await request.post()
         address = str(form.get("adresse", ""))
-        outcome = await signup.ask(request.match_info["code"], address, request.remote or "")
+        # The language the invitation page was shown in, when the form says it.
+        language = str(form.get("langue", "")) or None
+        outcome = await signup.ask(
+            request.match_info["code"], address, request.remote or "", language=language
+        )
         if outcome == "sent":
             return page(
                 "Vérifiez votre messagerie",

@@ -48,6 +48,23 @@ async def test_typed_address_confirmed_by_a_click(
     assert bad.status == 400
 
 
+async def test_the_form_says_which_language_the_page_was_read_in(
+    stage: Stage, smtp: SmtpServer, client: TestClient[web.Request, web.Application]
+) -> None:
+    code = await invitation_code(stage, "Lina")
+    form = {"adresse": "ana@example.org", "langue": "es"}
+    answer = await client.post(f"/i/{code}/email", data=form)
+    assert answer.status == 200
+    [mail] = smtp.relay.to("ana@example.org")
+    assert str(mail.mail["Subject"]) == (
+        "MS-GS: confirme su dirección para recibir las grabaciones"
+    )
+    [link] = [u for u in URL.findall(mail.text()) if "/e/confirmer/" in u]
+    assert (await client.post(path_of(link))).status == 200
+    guardian = await stage.svc.ctx.repos.families.guardian_by_user("email", "ana@example.org")
+    assert guardian is not None and guardian.language == "es"
+
+
 async def test_one_click_unsubscribe_by_post_only(
     stage: Stage, smtp: SmtpServer, client: TestClient[web.Request, web.Application]
 ) -> None:
