@@ -380,6 +380,10 @@ class TeacherCommands:
         out = [f"Familles de la classe « {klass.name} » :"]
         families = 0
         for line in lines_:
+            if line.guardians == 0 and line.has_page:
+                families += 1
+                out.append(f"• {line.first_name} : sa page web seulement")
+                continue
             if line.guardians == 0:
                 out.append(f"• {line.first_name} : pas encore inscrite")
                 continue
@@ -399,11 +403,17 @@ class TeacherCommands:
             if blocked:
                 details.append(f"{blocked} injoignable (a bloqué le robot ?)")
             if line.email_refused:
-                details.append(f"{line.email_refused} adresse e-mail refusée par le serveur")
+                details.append(
+                    f"{line.email_refused} adresse e-mail refusée par le serveur"
+                    + (f" (code {', '.join(line.refusal_codes)})" if line.refusal_codes else "")
+                )
             if line.consent is not True:
                 details.append("accord d'enregistrement non donné")
             out.append(f"• {line.first_name} : " + ", ".join(details))
         out.insert(1, f"{families} famille(s) inscrite(s) sur {len(lines_)} enfants.")
+        reach = texts.family_reach(lines_)
+        if reach:
+            out.insert(2, reach)
         await self.ctx.say(platform, msg.chat.chat_id, "\n".join(out))
 
     async def listens(

@@ -3,6 +3,7 @@ family reads goes through the catalogs (bot/i18n.py), teachers keep French."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date as Date
 from datetime import datetime, time
 from zoneinfo import ZoneInfo
@@ -15,6 +16,7 @@ from bot.ports import Capabilities, Choice
 from bot.service.listens import RecordingListens
 from bot.text_norm import fold
 from storage.records import Album
+from storage.repos.families import FamilyLine
 
 PARENT_MENU = PARENT_COMMANDS
 TEACHER_MENU = TEACHER_COMMANDS
@@ -43,6 +45,32 @@ PLATFORM_WORDS = {
     "matrix": "sur Element",
     "email": "par e-mail",
 }
+
+
+def family_reach(lines: Sequence[FamilyLine]) -> str:
+    """For the teacher: how many families each way reaches, a family on
+    several counted once per way; e-mail and page counted when they are
+    all a family has."""
+    chats: dict[str, int] = {}
+    email_only = page_only = 0
+    for line in lines:
+        ways = {name for name, count in line.platforms if count}
+        for name in sorted(ways - {"email"}):
+            chats[name] = chats.get(name, 0) + 1
+        if line.guardians and ways == {"email"}:
+            email_only += 1
+        elif not line.guardians and line.has_page:
+            page_only += 1
+    order = list(PLATFORM_WORDS)
+    parts = [
+        f"{chats[name]} {PLATFORM_WORDS.get(name, name)}"
+        for name in sorted(chats, key=lambda n: (order.index(n) if n in order else len(order), n))
+    ]
+    if email_only:
+        parts.append(f"{email_only} par e-mail seulement")
+    if page_only:
+        parts.append(f"{page_only} avec leur page web seulement")
+    return f"Elles reçoivent : {', '.join(parts)}." if parts else ""
 
 
 def duration(seconds: float | None) -> str:

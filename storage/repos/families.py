@@ -56,6 +56,10 @@ class FamilyLine:
     # had their address refused by the mail server.
     platforms: tuple[tuple[str, int], ...] = ()
     email_refused: int = 0
+    # The mail server's codes for those refusals ("550"), and whether the
+    # family has its private web page.
+    refusal_codes: tuple[str, ...] = ()
+    has_page: bool = False
 
 
 @dataclass(frozen=True)
@@ -459,6 +463,22 @@ class FamilyRepo:
         )
         by_child: dict[int, list[tuple[str, int]]] = {}
         refused: dict[int, int] = {}
+        codes: dict[int, list[str]] = {}
+        for r in await self.db.fetch(
+            """SELECT DISTINCT s.child_id, s.suspended_reason FROM subscriptions s
+               WHERE s.class_id = $1 AND s.suspended_reason LIKE 'email_refused%'
+               ORDER BY s.child_id, s.suspended_reason""",
+            class_id,
+        ):
+            codes.setdefault(r[0], []).append(str(r[1]).rsplit("_", 1)[-1])
+        with_page = {
+            int(r[0])
+            for r in await self.db.fetch(
+                """SELECT p.child_id FROM family_pages p JOIN children c ON c.id = p.child_id
+                   WHERE c.class_id = $1""",
+                class_id,
+            )
+        }
         for r in await self.db.fetch(
             """SELECT s.child_id, g.platform, COUNT(*),
                       SUM(CASE WHEN s.suspended_reason LIKE 'email_refused%' THEN 1 ELSE 0 END)
@@ -480,6 +500,8 @@ class FamilyRepo:
                 int(r[7] or 0),
                 tuple(by_child.get(r[0], ())),
                 refused.get(r[0], 0),
+                tuple(codes.get(r[0], ())),
+                r[0] in with_page,
             )
             for r in rows
         ]
