@@ -19,6 +19,7 @@ import socket
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from html import unescape
 from pathlib import Path
 
 from adapters.email.devkit import Received as Received_
@@ -37,7 +38,6 @@ from bot.config import (
     Settings,
     WebSettings,
 )
-from bot.service.email_signup import EmailSignup, Subscribed
 
 CODE_LINE = re.compile(r"^[A-Za-z0-9_-]{20,64}$", re.M)
 URL = re.compile(r"https?://\S+")
@@ -226,18 +226,9 @@ async def run_demo(workdir: Path, say: Say = print) -> DemoResult:
         await tom.bot_says(tom_dm, "privé", count=2)
 
         say("\n   La famille de Zoé choisit l'e-mail sur sa page d'invitation.")
-        signup = EmailSignup(service.ctx)
-        await signup.ask(codes["Zoé"], EMAIL_FAMILY, "demo")
-        confirmation = await _mail_to(smtp, 1)
-        say(f"  [{EMAIL_FAMILY}] reçoit : « {confirmation.mail['Subject']} »")
-        link = next(u for u in URL.findall(confirmation.text()) if "/e/confirmer/" in u)
-        say("  [Maman de Zoé] ouvre le lien et confirme.")
-        done = await signup.confirm(link.rsplit("/", 1)[1])
-        assert isinstance(done, Subscribed)
-        # On the family page she asks for each recording as soon as it is out.
-        guardian = await service.ctx.repos.families.guardian_by_user("email", EMAIL_FAMILY)
-        assert guardian is not None
-        await service.ctx.repos.families.set_frequency(guardian.id, "immediat")
+        await family_by_email(
+            settings.web.public_url if settings.web else "", codes["Zoé"], smtp, say
+        )
 
         say("\n6. L'enseignante dépose deux enregistrements dans le salon.")
         rec_dir = workdir / "enregistrements"
@@ -301,6 +292,47 @@ async def run_demo(workdir: Path, say: Say = print) -> DemoResult:
         server.stop()
         smtp.stop()
         say("Service, serveur Matrix et serveur de messagerie arrêtés.")
+
+
+async def family_by_email(base: str, code: str, smtp: SmtpServer, say: Say) -> str:
+    """Through the service's own pages, as a browser would: the address
+    typed on the invitation page, the link of the confirmation e-mail opened
+    (GET shows a button, its POST subscribes), then on the family's page
+    each recording asked for as soon as it is out. Returns the page."""
+    import aiohttp
+
+    async with aiohttp.ClientSession() as http:
+        who = "  [Maman de Zoé · navigateur]"
+        say(f"{who} elle tape son adresse, {EMAIL_FAMILY}, sur la page d'invitation.")
+        form = {"adresse": EMAIL_FAMILY}
+        async with http.post(f"{base}/i/{code}/email", data=form) as resp:
+            say(f"{who} la page répond : {_heading(await resp.text())}")
+            if resp.status != 200:
+                raise RuntimeError(f"adresse refusée ({resp.status})")
+        confirmation = await _mail_to(smtp, 1)
+        say(f"  [{EMAIL_FAMILY}] reçoit : « {confirmation.mail['Subject']} »")
+        link = next(u for u in URL.findall(confirmation.text()) if "/e/confirmer/" in u)
+        async with http.get(link) as resp:
+            say(f"{who} elle ouvre le lien : {_heading(await resp.text())}")
+        async with http.post(link) as resp:
+            done = await resp.text()
+            if resp.status != 200:
+                raise RuntimeError(f"confirmation refusée ({resp.status})")
+        say(f"{who} elle appuie sur le bouton : {_heading(done)}")
+        page = re.search(r'<a class="bouton" href="([^"]+/f/[^"]+)"', done)
+        if page is None:
+            raise RuntimeError("pas de lien vers la page de la famille")
+        say(f"{who} sur la page de sa famille, elle choisit « dès qu'il y a du nouveau ».")
+        settings = {"action": "frequence", "frequence": "immediat"}
+        async with http.post(f"{page.group(1)}/reglages", data=settings) as resp:
+            if resp.status != 200:
+                raise RuntimeError(f"réglage refusé ({resp.status})")
+    return page.group(1)
+
+
+def _heading(html: str) -> str:
+    found = re.search(r"<h1>(.*?)</h1>", html)
+    return unescape(found.group(1)) if found else "?"
 
 
 async def _mail_to(smtp: SmtpServer, count: int) -> Received_:

@@ -40,6 +40,9 @@ async def test_recordings_reach_both_parents_encrypted_as_voice_messages(
     # The family that chose e-mail confirmed its address, then got each recording.
     email = [line for line in lines if "maman.zoe@example.org" in line or "      « " in line]
     assert any("confirmez votre adresse" in line for line in email)
+    # ... through the service's own pages: the form, then the link's button.
+    assert any("la page répond : Vérifiez votre messagerie" in line for line in lines)
+    assert any("elle appuie sur le bouton : C'est fait !" in line for line in lines)
     assert sum("« MS-GS : nouvel enregistrement" in line for line in lines) == 2
     assert lines[-1] == "Service, serveur Matrix et serveur de messagerie arrêtés."
     # The family that chose "just this page" sees both recordings there.
