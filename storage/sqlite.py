@@ -11,6 +11,7 @@ import asyncio
 import re
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ from storage.schema import migrations, statements
 _PLACEHOLDER = re.compile(r"\$(\d+)")
 
 
+@lru_cache(maxsize=1024)  # the same statements over and over: rewritten once each
 def _sqlite(sql: str) -> str:
     return _PLACEHOLDER.sub(r"?\1", sql)
 
@@ -40,8 +42,8 @@ class SqliteExecutor(Executor):
 
     async def fetch(self, sql: str, *args: Any) -> list[Row]:
         self.counter.queries += 1
-        async with self._conn.execute(_sqlite(sql), args) as cur:
-            return list(await cur.fetchall())
+        # One trip to the connection's thread (execute, fetch, close), not three.
+        return list(await self._conn.execute_fetchall(_sqlite(sql), args))
 
     async def fetchrow(self, sql: str, *args: Any) -> Row | None:
         self.counter.queries += 1

@@ -8,12 +8,14 @@ import html
 from datetime import datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid, parseaddr
+from functools import cache
 
 from bot.ports import Link, OutboundMessage
 
 MAX_ATTACHMENT_BYTES = 5 * 1024 * 1024
 
 
+@cache  # one sender for the whole service
 def sender_domain(sender: str) -> str:
     address = parseaddr(sender)[1]
     return address.rpartition("@")[2] or "localhost"

@@ -10,6 +10,7 @@ recording the family may no longer hear is left out.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from bot.digests.compose import heading
@@ -50,14 +51,22 @@ class Letters:
         self._names: dict[int, _Names] = {}
 
     async def for_delivery(
-        self, delivery: Delivery, rec: Recording, audio: OutboundAudio | None
+        self,
+        delivery: Delivery,
+        rec: Recording,
+        audio: OutboundAudio | None,
+        named: Collection[int] | None = None,
     ) -> OutboundMessage | None:
-        """None when the family may not hear it (any more)."""
+        """None when the family may not hear it (any more). ``named``: the
+        children tagged in ``rec``, when the caller read them already."""
         subs = await self.ctx.repos.families.subscriptions_of_guardian(delivery.guardian_id)
-        item = await self._item(subs, rec)
+        pages: dict[int, str | None] = {}
+        item = await self._item(subs, rec, pages, named)
         if item is None:
             return None
-        footer = await self._footer(delivery.guardian_id, delivery.chat_id, subs, rec.class_id)
+        footer = await self._footer(
+            delivery.guardian_id, delivery.chat_id, subs, rec.class_id, pages
+        )
         names = item.names
         text = _(
             "La classe {class_name} ({school}) a publié un nouvel enregistrement dans "
@@ -79,17 +88,20 @@ class Letters:
         """None when none of them may be heard any more."""
         subs = await self.ctx.repos.families.subscriptions_of_guardian(digest.guardian_id)
         items: list[_Item] = []
+        pages: dict[int, str | None] = {}
         for rec_id in recording_ids:
             rec = await self.ctx.repos.recordings.get(rec_id)
             if rec is None:
                 continue
-            item = await self._item(subs, rec)
+            item = await self._item(subs, rec, pages)
             if item is not None:
                 items.append(item)
         if not items:
             return None
         classes = ", ".join(dict.fromkeys(i.names.class_name for i in items))
-        footer = await self._footer(digest.guardian_id, digest.chat_id, subs, items[0].rec.class_id)
+        footer = await self._footer(
+            digest.guardian_id, digest.chat_id, subs, items[0].rec.class_id, pages
+        )
         count = len(items)
         where = ngettext(
             "Il s'écoute sur la page de votre famille :",
@@ -130,12 +142,17 @@ class Letters:
             return rec.private_child_id if rec.private_child_id in children else None
         return children[0] if children else None
 
-    async def _item(self, subs: list[Subscription], rec: Recording) -> _Item | None:
+    async def _item(
+        self,
+        subs: list[Subscription],
+        rec: Recording,
+        pages: dict[int, str | None],
+        named: Collection[int] | None = None,
+    ) -> _Item | None:
         child_id = self._child_for(subs, rec)
-        if child_id is None or not await self.audience.may_hear(rec, child_id):
+        if child_id is None or not await self.audience.may_hear(rec, child_id, named):
             return None
-        links = self.ctx.links
-        page = await links.page(child_id) if links else None
+        page = await self._page(child_id, pages)
         title = rec.title or _("Enregistrement n°{position}").format(position=rec.position)
         return _Item(
             rec=rec,
@@ -158,8 +175,20 @@ class Letters:
             self._names[rec.id] = names
         return names
 
+    async def _page(self, child_id: int, pages: dict[int, str | None]) -> str | None:
+        """The family's page address, looked up once per message."""
+        if child_id not in pages:
+            links = self.ctx.links
+            pages[child_id] = await links.page(child_id) if links else None
+        return pages[child_id]
+
     async def _footer(
-        self, guardian_id: int, address: str, subs: list[Subscription], class_id: int
+        self,
+        guardian_id: int,
+        address: str,
+        subs: list[Subscription],
+        class_id: int,
+        pages: dict[int, str | None],
     ) -> _Footer:
         """The settings link and the one-click unsubscribe address (an e-mail
         guardian's chat is its address)."""
@@ -167,7 +196,7 @@ class Letters:
         if links is None:
             return _Footer()
         child = next((s.child_id for s in subs if s.class_id == class_id), None)
-        page = await links.page(child) if child is not None else None
+        page = await self._page(child, pages) if child is not None else None
         return _Footer(
             f"{page}#reglages" if page else None, links.unsubscribe(guardian_id, address)
         )

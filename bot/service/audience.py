@@ -113,16 +113,18 @@ class Audience:
             return False  # its child left the class: nobody may hear it
         return not await self.blocking_children(rec, named)
 
-    async def may_hear(self, rec: Recording, child_id: int) -> bool:
+    async def may_hear(
+        self, rec: Recording, child_id: int, named: Collection[int] | None = None
+    ) -> bool:
         """May the family of ``child_id`` hear ``rec`` now (published, its
-        audience, consent)?"""
+        audience, consent)? ``named``: its tags, when read already."""
         if rec.state != "published":
             return False
         if rec.is_private and rec.private_child_id != child_id:
             return False
         if child_id not in await self.class_consents(rec.class_id):
             return False  # not a child of that class
-        return await self.may_go(rec)
+        return await self.may_go(rec, named)
 
     async def recordings_for_child(self, child_id: int) -> list[Recording]:
         """What the family of ``child_id`` may hear now, newest album first,

@@ -26,6 +26,7 @@ KEY_FILE = "signing.key"
 class Signer:
     def __init__(self, key: bytes) -> None:
         self._key = key
+        self._purposes: dict[str, bytes] = {}  # each purpose's key, derived once
 
     @classmethod
     def at(cls, data_dir: Path) -> Signer:
@@ -42,7 +43,11 @@ class Signer:
         return cls(path.read_bytes())
 
     def _derived(self, purpose: str) -> bytes:
-        return hmac.new(self._key, f"pv:{purpose}".encode(), hashlib.sha256).digest()
+        key = self._purposes.get(purpose)
+        if key is None:
+            key = hmac.new(self._key, f"pv:{purpose}".encode(), hashlib.sha256).digest()
+            self._purposes[purpose] = key
+        return key
 
     def mac(self, purpose: str, *parts: str) -> str:
         """128 bits of HMAC over ``parts``, URL-safe."""
