@@ -82,6 +82,17 @@ class Context:
     mix_locks: dict[str, asyncio.Lock] = field(default_factory=dict)
     # Links to families' pages and e-mail actions; None without [web].
     links: FamilyLinks | None = None
+    # What this process holds among the processes sharing the database:
+    # platforms whose account it runs, and DUTIES (bot/leadership.py).
+    held: set[str] = field(default_factory=set)
+    # Platforms whose account another process runs now.
+    elsewhere: set[str] = field(default_factory=set)
+    # This process, as other processes and the operator see it: host:pid.
+    process: str = ""
+
+    def held_adapters(self) -> dict[str, ChatAdapter]:
+        """The adapters whose account this process runs now."""
+        return {p: a for p, a in self.adapters.items() if p in self.held}
 
     async def close(self) -> None:
         await self.repos.db.close()
