@@ -65,9 +65,7 @@ def voices_of(fake: FakeTelegram, chat_id: int, n: int) -> int:
 
 def filed(fake: FakeTelegram) -> int:
     """Recordings the teacher was told are filed (prepared, going out)."""
-    return sum(
-        1 for m in fake.messages_to(GROUP["id"]) if "Essai" in str(m.params.get("text", ""))
-    )
+    return sum(1 for m in fake.messages_to(GROUP["id"]) if "Essai" in str(m.params.get("text", "")))
 
 
 def holder_pid(url: str) -> int | None:
