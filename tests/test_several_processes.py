@@ -11,6 +11,7 @@ counted.
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -23,7 +24,7 @@ from storage.db import Database
 from storage.repos import Repositories
 from tests.core.harness import sample
 from tests.postgres_server import PostgresServer
-from tests.service_process import ServiceProcess, until
+from tests.service_process import ServiceProcess, admin, until
 from tests.telegram_api import FakeTelegram, Limits, running_fake_api
 
 pytestmark = pytest.mark.timeout(150)
@@ -165,6 +166,12 @@ grace_seconds = 0
             wait_s=TAKEOVER_LIMIT_S,
         )
         takeover_s = loop.time() - killed_at
+        # The operator's status names the new holder (host:pid), alive.
+        status = json.loads(await admin(config, "status"))
+        (account,) = [a for a in status["accounts"] if a["account"].startswith("telegram:")]
+        assert account["pid"] == holder_pid(url) != killed_pid
+        assert account["alive"] is True
+        assert account["pid"] in {s.pid for s in services if s is not first}
         await until(
             lambda: all(voices_of(fake, p, n) for p in PARENTS for n in range(RECORDINGS)),
             "every recording to every family",
