@@ -212,6 +212,7 @@ class Service:
                         await lock.release()
                 if self.stopping.is_set():
                     return
+                ctx.held.add(adapter.platform)
             self._loops.append(
                 asyncio.create_task(
                     hold(
@@ -224,16 +225,17 @@ class Service:
                     )
                 )
             )
-        self._loops.append(asyncio.create_task(self.publisher.run(self.stopping)))
-        self._loops.append(asyncio.create_task(Retention(self.ctx).run(self.stopping)))
         duties = await try_lock(db, DUTIES)
-        self._loops.append(
-            asyncio.create_task(hold(db, DUTIES, self.stopping, self._run_duties, first=duties))
-        )
         if duties is not None:
+            ctx.held.add(DUTIES)
             # Plans what fell due while stopped before start returns.
             await self.digests.catch_up()
             self._caught_up = True
+        self._loops.append(
+            asyncio.create_task(hold(db, DUTIES, self.stopping, self._run_duties, first=duties))
+        )
+        self._loops.append(asyncio.create_task(self.publisher.run(self.stopping)))
+        self._loops.append(asyncio.create_task(Retention(self.ctx).run(self.stopping)))
 
     def _elsewhere(self, platform: str, held_elsewhere: bool) -> None:
         if held_elsewhere:
