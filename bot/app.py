@@ -213,6 +213,8 @@ class Service:
                 if self.stopping.is_set():
                     return
                 ctx.held.add(adapter.platform)
+            else:
+                ctx.elsewhere.add(adapter.platform)
             self._loops.append(
                 asyncio.create_task(
                     hold(

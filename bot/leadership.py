@@ -94,6 +94,8 @@ async def hold(
             lost = lock.lost.is_set()
             await lock.release()
             lock = None
+        if not stopping.is_set():
+            waiting(True)  # until taken again, another process may run it
         if lost and not stopping.is_set():
             log.warning("%s lost (database out of reach): stopped, trying to take it again", name)
         elif not stopping.is_set():

@@ -85,14 +85,15 @@ class Context:
     # What this process holds among the processes sharing the database:
     # platforms whose account it runs, and DUTIES (bot/leadership.py).
     held: set[str] = field(default_factory=set)
-    # Platforms whose account another process runs now.
+    # Platforms whose account another process runs now (or may: while this
+    # one has not taken it).
     elsewhere: set[str] = field(default_factory=set)
     # This process, as other processes and the operator see it: host:pid.
     process: str = ""
 
-    def held_adapters(self) -> dict[str, ChatAdapter]:
-        """The adapters whose account this process runs now."""
-        return {p: a for p, a in self.adapters.items() if p in self.held}
+    def own_adapters(self) -> dict[str, ChatAdapter]:
+        """The adapters whose account no other process runs now."""
+        return {p: a for p, a in self.adapters.items() if p not in self.elsewhere}
 
     async def close(self) -> None:
         await self.repos.db.close()
