@@ -98,8 +98,10 @@ async def hold(
             waiting(True)  # until taken again, another process may run it
         if lost and not stopping.is_set():
             log.warning("%s lost (database out of reach): stopped, trying to take it again", name)
-        elif not stopping.is_set():
-            await nap(retry_s, stopping)  # a failed tenure: not at once again
+        if not stopping.is_set():
+            # Stepping back a little: a process that has been waiting (and
+            # whose database answers) takes it first.
+            await nap(2 * retry_s, stopping)
 
 
 async def _end_on(ending: asyncio.Event, *events: asyncio.Event) -> None:
