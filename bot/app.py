@@ -265,10 +265,10 @@ class Service:
             return
         ctx.held.add(platform)
         holders = ctx.repos.holders
-        await holders.took(name, ctx.process, ctx.clock.now())
         keeping = asyncio.create_task(self._keeping(name, platform, ending))
         worker = self._worker_of[platform]
         try:
+            await holders.took(name, ctx.process, ctx.clock.now())
             await worker.run(ending, drain_timeout=None)
         finally:
             ctx.held.discard(platform)
