@@ -161,6 +161,8 @@ class InTransaction(Database):
 
     async def close(self) -> None:
         raise RuntimeError("the database is closed by its owner, not by a unit of work")
+
+
 class ExclusiveLock(ABC):
     """A name held by this process alone, until released or lost."""
 
