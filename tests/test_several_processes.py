@@ -13,12 +13,13 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import psycopg
 import pytest
 
+from adapters.email.devkit import SmtpServer, free_port
 from bot.clock import SystemClock
 from storage.db import Database
 from storage.repos import Repositories
@@ -69,19 +70,20 @@ def filed(fake: FakeTelegram) -> int:
     return sum(1 for m in fake.messages_to(GROUP["id"]) if "Essai" in str(m.params.get("text", "")))
 
 
-def holder_pid(url: str) -> int | None:
-    """The process the service's status names for the bot (host:pid)."""
+def holder_pid(url: str, account: str = "telegram:%") -> int | None:
+    """The process the service's status names for an account (host:pid)."""
     with psycopg.connect(url, autocommit=True) as conn:
         row = conn.execute(
-            "SELECT holder FROM account_holders WHERE account LIKE 'telegram:%'"
+            "SELECT holder FROM account_holders WHERE account LIKE %s", (account,)
         ).fetchone()
     return int(str(row[0]).rsplit(":", 1)[1]) if row else None
 
 
-async def seed_class(url: str) -> None:
+async def seed_class(url: str, emails: int = 0) -> None:
     """A class whose teacher made the group its channel, 60 families
     subscribed with the paper consent signed (the invitation steps have
-    their own tests)."""
+    their own tests); ``emails`` more families by e-mail, one message per
+    recording."""
     db = await Database.open(url)
     try:
         repos, now = Repositories.over(db), SystemClock().now()
@@ -100,8 +102,24 @@ async def seed_class(url: str) -> None:
                 "telegram", str(parent), str(parent), now
             )
             await repos.families.subscribe(guardian.id, child.id, klass.id, now)
+        for i in range(emails):
+            name = f"Courriel{i:02d}"
+            child, _ = await repos.families.ensure_child(klass.id, name, name.lower(), now)
+            await repos.families.set_consent(child.id, True, now)
+            address = address_of(i)
+            guardian = await repos.families.upsert_guardian("email", address, address, now)
+            await repos.families.subscribe(guardian.id, child.id, klass.id, now)
     finally:
         await db.close()
+
+
+def address_of(i: int) -> str:
+    return f"famille{i:02d}@example.org"
+
+
+def letters_of(server: SmtpServer, i: int, n: int) -> int:
+    """E-mails naming recording ``n`` that family ``i`` received."""
+    return sum(title(n) in str(r.mail["Subject"]) for r in server.relay.to(address_of(i)))
 
 
 @pytest.fixture
@@ -206,3 +224,107 @@ grace_seconds = 0
     assert fake.rate_limited_count == 0
     # One connection before the kill, one by the process that took over.
     assert sum(c.method == "getMe" for c in fake.calls) == 2
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpServer]:
+    server = SmtpServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+async def test_the_email_sender_is_taken_over_after_sigkill(
+    fake: FakeTelegram, smtp: SmtpServer, postgres: PostgresServer, tmp_path: Path
+) -> None:
+    families = 30
+    url = postgres.fresh_database()
+    await seed_class(url, emails=families)
+    data = tmp_path / "data"
+    services = []
+    for i in range(3):  # the same settings, each process its own web port
+        config = tmp_path / f"petites-voix-{i}.toml"
+        config.write_text(
+            f"""
+[storage]
+data_dir = "{data}"
+database = "{url}"
+
+[telegram]
+token = "{fake.token}"
+api_url = "{fake.url}"
+
+[web]
+public_url = "https://voix.example.org"
+listen = "127.0.0.1:{free_port()}"
+
+[email]
+sender = "Petites Voix <voix@example.org>"
+smtp_host = "127.0.0.1"
+smtp_port = {smtp.port}
+rate_per_minute = 600
+
+[schedule]
+quiet_hours = ""
+
+[delivery]
+grace_seconds = 0
+""",
+            encoding="utf-8",
+        )
+        services.append(RunningService(config, tmp_path / f"service{i}.log"))
+    voice = sample("loup_groupe3_voice.ogg").read_bytes()
+    loop = asyncio.get_running_loop()
+    recordings = 2
+    try:
+        for service in services:
+            await service.start()
+        pids = {s.pid for s in services}
+        await until(lambda: holder_pid(url, "email") in pids, "one process runs the e-mail")
+        holder = next(s for s in services if s.pid == holder_pid(url, "email"))
+        for n in range(recordings):
+            fake.push_media(GROUP, TEACHER, "voice", voice, mime="audio/ogg", caption=title(n))
+        await until(lambda: filed(fake) >= recordings, "every recording filed", wait_s=40)
+        await until(
+            lambda: sum(letters_of(smtp, i, 1) > 0 for i in range(families)) >= 5,
+            "the e-mails of recording 1 going out",
+            wait_s=30,
+        )
+        killed_pid = holder.pid
+        await holder.kill()
+        killed_at = loop.time()
+        sent_at_kill = sum(
+            letters_of(smtp, i, n) > 0 for i in range(families) for n in range(recordings)
+        )
+        assert sent_at_kill < families * recordings, "the kill came after the fan-out"
+        await until(
+            lambda: holder_pid(url, "email") not in (None, killed_pid),
+            "another process takes the e-mail over",
+            wait_s=TAKEOVER_LIMIT_S,
+        )
+        takeover_s = loop.time() - killed_at
+        await until(
+            lambda: all(letters_of(smtp, i, n) for i in range(families) for n in range(recordings)),
+            "every e-mail to every family",
+            wait_s=40,
+        )
+        await asyncio.sleep(1.0)
+    except AssertionError:
+        for service in services:
+            print(service.tail())
+        raise
+    finally:
+        for service in services:
+            await service.stop()
+
+    counts = {(i, n): letters_of(smtp, i, n) for i in range(families) for n in range(recordings)}
+    duplicates = sum(c - 1 for c in counts.values() if c > 1)
+    print(
+        f"\nthree processes, e-mail: sender taken over {takeover_s:.1f} s after the SIGKILL of "
+        f"its holder; {sum(counts.values())} e-mails for {families} families x {recordings} "
+        f"recordings, {duplicates} duplicate(s)"
+    )
+    assert takeover_s < TAKEOVER_LIMIT_S
+    assert min(counts.values()) >= 1
+    per_family = {i: sum(counts[i, n] - 1 for n in range(recordings)) for i in range(families)}
+    assert max(per_family.values()) <= 1
