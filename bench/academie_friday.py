@@ -36,7 +36,7 @@ from typing import Any
 from adapters.telegram import TelegramAdapter
 from bot.clock import SystemClock
 from storage.db import Database
-from storage.media import MediaStore
+from storage.media import LocalMediaStore
 from storage.repos import Repositories
 from storage.repos.recordings import NewRecording, ProcessedFiles
 from tests.postgres_server import PostgresServer
@@ -63,9 +63,9 @@ async def seed(url: str, data: Path, classes: int, families: int, due_in_s: floa
     db = await Database.open(url)
     try:
         repos, now = Repositories.over(db), SystemClock().now()
-        media = MediaStore(data / "media")
-        voice = media.put_bytes(b"OggS" + os.urandom(VOICE_BYTES - 4))
-        compat = media.put_bytes(os.urandom(VOICE_BYTES))
+        media = LocalMediaStore(data / "media")
+        voice = await media.put_bytes(b"OggS" + os.urandom(VOICE_BYTES - 4))
+        compat = await media.put_bytes(os.urandom(VOICE_BYTES))
         due = now + timedelta(seconds=due_in_s)
         due_mono = time.monotonic() + due_in_s
         school = await repos.schools.ensure_school("Académie", now)
