@@ -19,6 +19,7 @@ BENCHMARKS = (
     "postgres_outbox",
     "email_fanout",
     "web_listen",
+    "academie_friday",
 )
 
 

@@ -14,6 +14,7 @@ from tqdm import tqdm
 from bot.children import child_key, tidy_child_name
 from bot.config import Settings
 from bot.digests.periods import next_daily, next_weekly
+from bot.leadership import HEARTBEAT_S, account_name
 from bot.roster import RosterChild, parse_onde_csv
 from bot.roster_contacts import is_responsables, parse_responsables
 from bot.schedule_words import WeeklySlot
@@ -91,13 +92,56 @@ def telegram_link(settings: Settings, code: str) -> str | None:
     return f"https://t.me/{username}?start={code}" if username else None
 
 
+# Three missed heartbeats (bot/leadership.py).
+HOLDER_SILENT = timedelta(seconds=3 * HEARTBEAT_S)
+
+
 async def status(ctx: Context) -> dict[str, Any]:
     deliveries = await ctx.repos.deliveries.counts_by_state()
     return {
         **await _counts(ctx, deliveries),
         "digests": await ctx.repos.digests.counts_by_state(),
         "next_digests": await next_digests(ctx),
+        "accounts": await account_holders(ctx),
     }
+
+
+async def account_holders(ctx: Context) -> list[dict[str, Any]]:
+    """Which process runs each platform account, since when, and whether it
+    still says so (a holder silent for HOLDER_SILENT is gone: another
+    process takes the account over)."""
+    settings, now = ctx.settings, ctx.clock.now()
+    platforms = [
+        name
+        for name, section in (
+            ("telegram", settings.telegram),
+            ("matrix", settings.matrix),
+            ("email", settings.email),
+        )
+        if section is not None
+    ]
+    configured = {account_name(settings, p) for p in platforms}
+    configured = {a for a in configured if not a.endswith(":")}  # no token given here
+    rows = {h.account: h for h in await ctx.repos.holders.all()}
+    accounts: list[dict[str, Any]] = []
+    for name in sorted(configured | set(rows)):
+        held = rows.get(name)
+        if held is None:
+            accounts.append({"account": name, "holder": None, "host": None, "pid": None})
+            continue
+        host, _, pid = held.holder.rpartition(":")
+        accounts.append(
+            {
+                "account": name,
+                "holder": held.holder,
+                "host": host,
+                "pid": int(pid) if pid.isdigit() else None,
+                "since": held.since.isoformat(),
+                "seen_at": held.seen_at.isoformat(),
+                "alive": now - held.seen_at <= HOLDER_SILENT,
+            }
+        )
+    return accounts
 
 
 async def next_digests(ctx: Context) -> dict[str, Any]:

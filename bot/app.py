@@ -4,6 +4,8 @@ services are wired together, started and stopped."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import functools
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -15,6 +17,7 @@ from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.delivery.worker import DeliveryWorker
 from bot.digests import Digests
+from bot.leadership import DUTIES, HEARTBEAT_S, account_name, hold, this_process, try_lock
 from bot.media_store import MediaStore
 from bot.metrics import Metrics
 from bot.ports import ChatAdapter, DeliveryError, PermanentFailure, RecipientGone
@@ -31,7 +34,7 @@ from bot.web import email_routes
 from bot.web.server import Registrar, WebServer, build_app
 from bot.web.services import WebServices
 from bot.web_health import HealthServer, add_health_routes
-from storage.db import Database
+from storage.db import Database, ExclusiveLock
 from storage.media import LocalMediaStore
 from storage.repos import Repositories
 
@@ -132,6 +135,13 @@ class Service:
     health: HealthServer | None = None
     drain_timeout: float = 20.0
     _loops: list[asyncio.Task[None]] = field(default_factory=list)
+    # Platforms whose adapter is connected in this process.
+    _connected: set[str] = field(default_factory=set)
+    _caught_up: bool = False
+
+    @property
+    def _worker_of(self) -> dict[str, DeliveryWorker]:
+        return {w.platform: w for w in self.workers}
 
     @classmethod
     async def create(
@@ -185,27 +195,129 @@ class Service:
                     f"[web] listen : impossible d'écouter sur {self.web.host}:{self.web.port} "
                     f"({exc.strerror or exc})"
                 ) from exc
-        for adapter in self.ctx.adapters.values():
-            await self._connect(adapter)
-            if self.stopping.is_set():
-                return
-            # Preparing downloads through the adapter: only once it is connected.
-            resumed = await self.filing.resume_unfinished(adapter.platform)
-            if resumed:
-                log.info("resuming %d recording(s) interrupted by the last stop", resumed)
+        ctx, db = self.ctx, self.ctx.repos.db
+        ctx.process = this_process()
+        if db.single_process:  # claims left by this file's last (dead) process
+            await ctx.repos.recordings.release_claims()
+        for adapter in ctx.adapters.values():
+            name = account_name(ctx.settings, adapter.platform)
+            lock = await try_lock(db, name)
+            if lock is not None:
+                # Held at once (always, on SQLite): connected before start
+                # returns, so refused credentials stop the start.
+                try:
+                    await self._connect(adapter, self.stopping)
+                finally:
+                    if self.stopping.is_set() or adapter.platform not in self._connected:
+                        await lock.release()
+                if self.stopping.is_set():
+                    return
+                ctx.held.add(adapter.platform)
+            else:
+                ctx.elsewhere.add(adapter.platform)
+            self._loops.append(
+                asyncio.create_task(
+                    hold(
+                        db,
+                        name,
+                        self.stopping,
+                        functools.partial(self._run_account, adapter, name),
+                        first=lock,
+                        waiting=functools.partial(self._elsewhere, adapter.platform),
+                    )
+                )
+            )
+        duties = await try_lock(db, DUTIES)
+        if duties is not None:
+            ctx.held.add(DUTIES)
+            # Plans what fell due while stopped before start returns.
+            await self.digests.catch_up()
+            self._caught_up = True
+        self._loops.append(
+            asyncio.create_task(hold(db, DUTIES, self.stopping, self._run_duties, first=duties))
+        )
         self._loops.append(asyncio.create_task(self.publisher.run(self.stopping)))
         self._loops.append(asyncio.create_task(Retention(self.ctx).run(self.stopping)))
-        for worker in self.workers:
-            self._loops.append(asyncio.create_task(worker.run(self.stopping, self.drain_timeout)))
-        # Plans what fell due while stopped, then wakes the planner every minute.
-        await self.digests.start()
 
-    async def _connect(self, adapter: ChatAdapter) -> None:
+    def _elsewhere(self, platform: str, held_elsewhere: bool) -> None:
+        if held_elsewhere:
+            self.ctx.elsewhere.add(platform)
+        else:
+            self.ctx.elsewhere.discard(platform)
+
+    async def _run_account(
+        self, adapter: ChatAdapter, name: str, lock: ExclusiveLock, ending: asyncio.Event
+    ) -> None:
+        """While this process holds the account: connected, receiving,
+        preparing its recordings and sending its outbox. Lost: all of it
+        stops at once, so that the next holder is the only one."""
+        ctx, platform = self.ctx, adapter.platform
+        if platform not in self._connected:
+            try:
+                await self._connect(adapter, ending)
+            except StartupError as exc:
+                log.error("%s", exc)
+                await nap(60.0, ending)
+            if platform not in self._connected:
+                return
+        if ending.is_set():
+            await self._disconnect(adapter)
+            return
+        ctx.held.add(platform)
+        holders = ctx.repos.holders
+        keeping = asyncio.create_task(self._keeping(name, platform, ending))
+        worker = self._worker_of[platform]
+        try:
+            await holders.took(name, ctx.process, ctx.clock.now())
+            await worker.run(ending, drain_timeout=None)
+        finally:
+            ctx.held.discard(platform)
+            keeping.cancel()
+            await asyncio.gather(keeping, return_exceptions=True)
+            if self.stopping.is_set():  # a stop: sends under way may finish
+                await worker.drain(self.drain_timeout)
+            else:  # lost: not one more message from this process
+                await worker.drain(0)
+                await self.filing.stop(platform)
+                await self._disconnect(adapter)
+            with contextlib.suppress(Exception):
+                await holders.left(name, ctx.process)
+
+    async def _keeping(self, name: str, platform: str, ending: asyncio.Event) -> None:
+        """The holder's heartbeat, and recordings of the account left
+        unfinished (a stop, a dead process whose claims ran out) picked up."""
+        ctx = self.ctx
+        while not ending.is_set():
+            try:
+                await self.filing.renew_claims()
+                resumed = await self.filing.resume_unfinished(platform)
+                if resumed:
+                    log.info("resuming %d recording(s) left unfinished", resumed)
+                await ctx.repos.holders.still(name, ctx.process, ctx.clock.now())
+            except Exception as exc:
+                log.warning("%s: heartbeat failed (%s)", name, type(exc).__name__)
+            await nap(HEARTBEAT_S, ending)
+
+    async def _run_duties(self, lock: ExclusiveLock, ending: asyncio.Event) -> None:
+        """Digest planning, retention and the end of the year: one process."""
+        self.ctx.held.add(DUTIES)
+        if self._caught_up:
+            self._caught_up = False  # start() did it, just before
+        else:  # taken over: what fell due meanwhile goes now
+            await self.digests.catch_up()
+        self.digests.start()
+        try:
+            await ending.wait()
+        finally:
+            self.digests.stop()
+            self.ctx.held.discard(DUTIES)
+
+    async def _connect(self, adapter: ChatAdapter, ending: asyncio.Event) -> None:
         """Connect, waiting for a platform that is down (a restart at 3 am must
         not give up because the network is not there yet); refused
         credentials stop the start with one clear line."""
         delay = 1.0
-        while not self.stopping.is_set():
+        while not ending.is_set():
             try:
                 await adapter.connect(self.dispatcher.sink_for(adapter))
             except (PermanentFailure, RecipientGone) as exc:
@@ -220,12 +332,23 @@ class Service:
                     getattr(exc, "reason", type(exc).__name__),
                     delay,
                 )
-                await nap(delay, self.stopping)
+                await nap(delay, ending)
                 delay = min(delay * 2, 60.0)
             else:
                 log.info("%s adapter connected", adapter.platform)
+                self._connected.add(adapter.platform)
                 self.ctx.metrics.connected(adapter.platform, True)
                 return
+
+    async def _disconnect(self, adapter: ChatAdapter) -> None:
+        if adapter.platform not in self._connected:
+            return
+        self._connected.discard(adapter.platform)
+        try:
+            await adapter.disconnect()
+        except Exception:
+            log.exception("%s adapter did not disconnect cleanly", adapter.platform)
+        self.ctx.metrics.connected(adapter.platform, False)
 
     async def stop(self) -> None:
         """Stop receiving, let sends under way finish, close. Loses nothing:
@@ -235,11 +358,7 @@ class Service:
         if self.web is not None:
             await self.web.stop()
         for adapter in self.ctx.adapters.values():
-            try:
-                await adapter.disconnect()
-            except Exception:
-                log.exception("%s adapter did not disconnect cleanly", adapter.platform)
-            self.ctx.metrics.connected(adapter.platform, False)
+            await self._disconnect(adapter)
         await self.filing.stop()
         if self._loops:
             await asyncio.wait(self._loops, timeout=self.drain_timeout + 10)

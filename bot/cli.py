@@ -22,6 +22,7 @@ from bot.ports import ChatAdapter, DeliveryError
 from bot.roster import RosterError
 from bot.service.context import Context
 from bot.service.year_end import YearEnd
+from bot.single_run import AlreadyRunning, only_run_on
 from storage.db import DatabaseUnavailable
 
 log = logging.getLogger("petites_voix")
@@ -204,6 +205,17 @@ def email_adapter(settings: Settings) -> ChatAdapter:
 
 
 async def run_service(settings: Settings) -> int:
+    if settings.database is not None:  # processes share PostgreSQL: bot/leadership.py
+        return await _run_service(settings)
+    try:
+        with only_run_on(settings.data_dir):
+            return await _run_service(settings)
+    except AlreadyRunning as exc:
+        print(f"petites-voix: {exc}", file=sys.stderr)
+        return 2
+
+
+async def _run_service(settings: Settings) -> int:
     from bot.app import Service, StartupError
 
     adapters = make_adapters(settings)

@@ -26,6 +26,7 @@ LABELS = {
     "digests": "Résumés par état",
     "adapters": "Messageries",
     "next_digests": "Prochains résumés",
+    "accounts": "Comptes des messageries (quel processus les fait tourner)",
 }
 
 

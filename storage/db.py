@@ -11,6 +11,8 @@ migration folders. Repositories only see :class:`Executor` and
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -63,6 +65,13 @@ class Database(Executor):
 
     backend: str
     counter: QueryCount
+    # Appended to a claim's inner SELECT: rows another transaction is
+    # claiming are passed over instead of waited for (PostgreSQL only;
+    # SQLite has one writer at a time anyway).
+    skip_locked: str = ""
+    # True when one process owns the database alone (a SQLite file): no
+    # other process can be working on what this one finds unfinished.
+    single_process: bool = False
 
     @staticmethod
     async def open(target: Path | str) -> Database:
@@ -98,6 +107,13 @@ class Database(Executor):
     @abstractmethod
     async def backup(self, target: Path) -> None:
         """A consistent copy of the live database into a SQLite file."""
+
+    @abstractmethod
+    async def try_exclusive(self, name: str) -> ExclusiveLock | None:
+        """Hold ``name`` (a platform account, a duty) alone among every
+        process on this database, or None when another process holds it.
+        The lock lives as long as its holder's hold on the database: when
+        that is gone, ``lost`` is set and another process may take it."""
 
     @property
     def queries(self) -> int:
@@ -145,6 +161,25 @@ class InTransaction(Database):
 
     async def close(self) -> None:
         raise RuntimeError("the database is closed by its owner, not by a unit of work")
+
+
+class ExclusiveLock(ABC):
+    """A name held by this process alone, until released or lost."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        # Set when the hold may be gone (the database out of reach): the
+        # holder must stop the work at once.
+        self.lost = asyncio.Event()
+
+    @abstractmethod
+    async def release(self) -> None: ...
+
+
+def lock_key(name: str) -> int:
+    """A stable signed 64-bit key for ``name`` (PostgreSQL advisory locks)."""
+    digest = hashlib.sha256(f"petites-voix:{name}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
 
 
 def is_postgres_url(target: str) -> bool:

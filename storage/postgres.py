@@ -10,23 +10,30 @@ the number of processes. Migrations run under a session advisory lock.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
+import os
+import socket
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import psycopg
-from psycopg import AsyncConnection, AsyncCursor, AsyncRawCursor
+from psycopg import AsyncConnection, AsyncCursor, AsyncRawCursor, conninfo
 from psycopg.types.string import StrDumper
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from storage.db import (
     Database,
     DatabaseUnavailable,
+    ExclusiveLock,
     Executor,
     InTransaction,
     QueryCount,
     Row,
+    lock_key,
     without_password,
 )
 from storage.schema import migrations
@@ -34,6 +41,24 @@ from storage.schema import migrations
 # Advisory lock keys (any bigint): one for migrations, one for writers.
 MIGRATION_LOCK = 0x5076_0001
 WRITE_LOCK = 0x5076_0002
+
+log = logging.getLogger("petites_voix.storage")
+
+# A lock's dedicated connection is checked this often; an answer slower than
+# CHECK_PATIENCE_S counts as the database lost. TCP keepalives on both ends
+# (ours, and the server's for this session) see a vanished peer within about
+# 10 s even while nothing is sent, so the server frees the lock for another
+# process and this one stops before that.
+CHECK_EVERY_S = 2.0
+CHECK_PATIENCE_S = 5.0
+# libpq's options (tcp_user_timeout in ms: unacknowledged data gives up as fast).
+KEEPALIVES = (
+    "keepalives=1 keepalives_idle=4 keepalives_interval=2 keepalives_count=3 tcp_user_timeout=10000"
+)
+SERVER_KEEPALIVES = (
+    "SET tcp_keepalives_idle = 4; SET tcp_keepalives_interval = 2; "
+    "SET tcp_keepalives_count = 3; SET tcp_user_timeout = 10000"
+)
 
 
 class PgRow:
@@ -138,10 +163,12 @@ async def _configure(conn: Conn) -> None:
 
 class PostgresDatabase(Database):
     backend = "postgresql"
+    skip_locked = "FOR UPDATE SKIP LOCKED"
 
-    def __init__(self, pool: AsyncConnectionPool[Conn]) -> None:
+    def __init__(self, pool: AsyncConnectionPool[Conn], url: str = "") -> None:
         self.counter = QueryCount()
         self._pool = pool
+        self._url = url
 
     @classmethod
     async def connect(
@@ -170,7 +197,7 @@ class PostgresDatabase(Database):
             raise DatabaseUnavailable(
                 f"base PostgreSQL injoignable après {wait_s:g} s : {without_password(url)}"
             ) from None
-        db = cls(pool)
+        db = cls(pool, url)
         try:
             await db.migrate()
         except BaseException:
@@ -256,10 +283,74 @@ class PostgresDatabase(Database):
     async def close(self) -> None:
         await self._pool.close()
 
+    async def try_exclusive(self, name: str) -> ExclusiveLock | None:
+        """A session advisory lock on a connection of its own (outside the
+        pool), named in ``application_name`` so that ``pg_stat_activity``
+        shows who holds what. The server frees it when that connection ends."""
+        label = f"petites-voix {socket.gethostname()}:{os.getpid()} {name}"
+        conn = await AsyncConnection.connect(
+            conninfo.make_conninfo(self._url, application_name=label[:63], connect_timeout=5)
+            + " "
+            + KEEPALIVES,
+            autocommit=True,
+        )
+        try:
+            await conn.execute(SERVER_KEEPALIVES)
+            cur = await conn.execute("SELECT pg_try_advisory_lock(%s)", (lock_key(name),))
+            row = await cur.fetchone()
+        except BaseException:
+            await conn.close()
+            raise
+        if not (row and row[0]):
+            await conn.close()
+            return None
+        return _SessionLock(name, conn)
+
     async def backup(self, target: Path) -> None:
         raise NotImplementedError(
             "sauvegarde d'une base PostgreSQL : utilisez pg_dump (voir le README)"
         )
+
+
+class _SessionLock(ExclusiveLock):
+    """Held while its connection lives; watched so that a lost database
+    stops the holder within seconds."""
+
+    def __init__(self, name: str, conn: AsyncConnection[Any]) -> None:
+        super().__init__(name)
+        self._conn = conn
+        self._watch = asyncio.create_task(self._watching(), name=f"lock-{name}")
+
+    async def _watching(self) -> None:
+        try:
+            while True:
+                await asyncio.sleep(CHECK_EVERY_S)
+                await asyncio.wait_for(self._conn.execute("SELECT 1"), CHECK_PATIENCE_S)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.warning(
+                "lost the database connection holding %s (%s)", self.name, type(exc).__name__
+            )
+        self.lost.set()
+        await self._close()
+
+    async def _close(self) -> None:
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self._conn.close(), CHECK_PATIENCE_S)
+
+    async def release(self) -> None:
+        self._watch.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._watch
+        if not self.lost.is_set():
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(
+                    self._conn.execute("SELECT pg_advisory_unlock(%s)", (lock_key(self.name),)),
+                    CHECK_PATIENCE_S,
+                )
+        self.lost.set()
+        await self._close()
 
 
 class _PgInTransaction(InTransaction, PostgresDatabase):

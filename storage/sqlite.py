@@ -17,7 +17,7 @@ from typing import Any
 
 import aiosqlite
 
-from storage.db import Database, Executor, InTransaction, QueryCount, Row
+from storage.db import Database, ExclusiveLock, Executor, InTransaction, QueryCount, Row
 from storage.schema import migrations, statements
 
 _PLACEHOLDER = re.compile(r"\$(\d+)")
@@ -58,6 +58,7 @@ class SqliteExecutor(Executor):
 
 class SqliteDatabase(Database):
     backend = "sqlite"
+    single_process = True
 
     def __init__(self, conn: aiosqlite.Connection, path: Path) -> None:
         self.counter = QueryCount()
@@ -65,6 +66,7 @@ class SqliteDatabase(Database):
         self._lock = asyncio.Lock()
         self._plain = SqliteExecutor(conn, self.counter)
         self.path = path
+        self._held: set[str] = set()
 
     @classmethod
     async def connect(cls, path: Path) -> SqliteDatabase:
@@ -159,6 +161,14 @@ class SqliteDatabase(Database):
             await self._conn.execute("COMMIT")
         return applied
 
+    async def try_exclusive(self, name: str) -> ExclusiveLock | None:
+        """One process per SQLite file (the rule the ``run`` command
+        enforces): a name is only shared among this process's tasks."""
+        if name in self._held:
+            return None
+        self._held.add(name)
+        return _LocalLock(name, self._held)
+
     async def backup(self, target: Path) -> None:
         """Online copy of the live database (SQLite backup API)."""
         async with self._lock:
@@ -167,6 +177,15 @@ class SqliteDatabase(Database):
                 await self._conn.backup(dest)
             finally:
                 await dest.close()
+
+
+class _LocalLock(ExclusiveLock):
+    def __init__(self, name: str, held: set[str]) -> None:
+        super().__init__(name)
+        self._held = held
+
+    async def release(self) -> None:
+        self._held.discard(self.name)
 
 
 class _SqliteInTransaction(InTransaction, SqliteDatabase):

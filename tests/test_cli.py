@@ -244,3 +244,37 @@ def test_database_must_be_a_postgresql_url(tmp_path: Path) -> None:
     bad.write_text('[storage]\ndatabase = "mysql://x/y"\n', encoding="utf-8")
     out = _run(tmp_path, "admin", "status", "--config", str(bad))
     assert out.returncode == 2 and "[storage] database" in out.stderr
+
+
+def test_a_second_run_on_the_same_sqlite_data_dir_refuses(tmp_path: Path) -> None:
+    import signal
+    import socket
+    import time
+
+    with socket.socket() as s:  # Telegram out of reach: the first run waits, holding the dir
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    config = tmp_path / "pv.toml"
+    config.write_text(
+        f'[telegram]\ntoken = "1:AAA"\napi_url = "http://127.0.0.1:{port}"\n', encoding="utf-8"
+    )
+    first = subprocess.Popen(
+        [sys.executable, "-m", "bot", "run", "--config", str(config)],
+        cwd=tmp_path,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while not (tmp_path / "data" / "run.lock").exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        time.sleep(1.0)
+        assert first.poll() is None
+        second = _run(tmp_path, "run", "--config", str(config))
+        assert second.returncode == 2
+        lines = second.stderr.strip().splitlines()
+        assert len(lines) == 1 and "un seul processus par dossier de données" in lines[0]
+    finally:
+        first.send_signal(signal.SIGTERM)
+        first.communicate(timeout=30)
+    assert first.returncode == 0

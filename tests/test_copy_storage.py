@@ -68,6 +68,8 @@ async def _installation(stage: Stage) -> None:
         "Bonne rentrée !",
         "2026-09-01T08:00:00+00:00",
     )
+    # The holder of an account, as a process killed while running leaves it.
+    await repos.holders.took("telegram:123", "ecole:4242", now)
 
 
 async def _counts(db: Database, tables: list[str]) -> dict[str, int]:

@@ -59,7 +59,9 @@ class DeliveryWorker:
         self.digests = DigestSender(ctx, adapter, self.gate, self.failures, self.letters)
         self._last_noted: datetime | None = None
 
-    async def run(self, stopping: asyncio.Event, drain_timeout: float = 20.0) -> None:
+    async def run(self, stopping: asyncio.Event, drain_timeout: float | None = 20.0) -> None:
+        """Until ``stopping``; then the sends under way may finish for
+        ``drain_timeout`` seconds (None: the caller drains)."""
         while not stopping.is_set():
             try:
                 wait = await self._launch_due(stopping)
@@ -69,7 +71,8 @@ class DeliveryWorker:
             if wait > 0:
                 self.wake.clear()
                 await nap(wait, self.wake, stopping)
-        await self.drain(drain_timeout)
+        if drain_timeout is not None:
+            await self.drain(drain_timeout)
 
     async def drain(self, patience: float | None = None) -> None:
         """Let the sends already under way finish (their answers get stored).

@@ -19,8 +19,8 @@ class Digests:
         self.planner = Planner(ctx)
         self.alarm = Alarm(self.planner.plan, every_s)
 
-    async def start(self) -> None:
-        # Catch-up: a digest that fell due while the service was down goes now.
+    async def catch_up(self) -> None:
+        """A digest that fell due while the service was down goes now."""
         try:
             caught_up = await self.planner.plan()
         except Exception:
@@ -28,7 +28,11 @@ class Digests:
             caught_up = 0
         if caught_up:
             log.info("%d digest(s) fell due while stopped", caught_up)
-        self.alarm.start()
+
+    def start(self) -> None:
+        """Wake the planner every minute (in one process: bot/leadership.py)."""
+        if self.alarm.scheduler is None:
+            self.alarm.start()
 
     def stop(self) -> None:
         self.alarm.stop()

@@ -82,6 +82,18 @@ class Context:
     mix_locks: dict[str, asyncio.Lock] = field(default_factory=dict)
     # Links to families' pages and e-mail actions; None without [web].
     links: FamilyLinks | None = None
+    # What this process holds among the processes sharing the database:
+    # platforms whose account it runs, and DUTIES (bot/leadership.py).
+    held: set[str] = field(default_factory=set)
+    # Platforms whose account another process runs now (or may: while this
+    # one has not taken it).
+    elsewhere: set[str] = field(default_factory=set)
+    # This process, as other processes and the operator see it: host:pid.
+    process: str = ""
+
+    def own_adapters(self) -> dict[str, ChatAdapter]:
+        """The adapters whose account no other process runs now."""
+        return {p: a for p, a in self.adapters.items() if p not in self.elsewhere}
 
     async def close(self) -> None:
         await self.repos.db.close()

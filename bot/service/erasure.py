@@ -79,7 +79,7 @@ class Erasure:
     async def leave_pending(self) -> int:
         """Leave the chats an erasure could not leave at once."""
         left = 0
-        for platform, adapter in self.ctx.adapters.items():
+        for platform, adapter in self.ctx.own_adapters().items():
             for chat_id in await self.ctx.repos.leaving.of_platform(platform):
                 if not adapter.capabilities.leaves_direct_chats:
                     await self.ctx.repos.leaving.done(platform, chat_id)

@@ -8,6 +8,7 @@ at start) and nothing a teacher sent is lost.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import tempfile
 from datetime import timedelta
@@ -31,12 +32,17 @@ DOWNLOAD_TRIES = 4
 PREPARE_TRIES = 3
 PREPARE_RETRY_S = 2.0
 MB = 1024 * 1024
+# A recording being prepared is claimed for this long, renewed while the
+# work goes on (bot/app.py): a dead process's job waits at most that long.
+LEASE = timedelta(seconds=30)
 
 
 class Filing:
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
         self._tasks: set[asyncio.Task[None]] = set()
+        # Recording id -> its preparation running in this process.
+        self._working: dict[int, tuple[str, asyncio.Task[None]]] = {}
         self._told_not_teacher: set[tuple[str, str, str]] = set()
 
     async def receive(self, platform: str, msg: MediaMessage, class_id: int) -> None:
@@ -115,23 +121,43 @@ class Filing:
         return None
 
     def start(self, rec: Recording) -> None:
+        if rec.id in self._working:
+            return
         task = asyncio.create_task(self._prepare(rec), name=f"prepare-{rec.id}")
         self._tasks.add(task)
+        self._working[rec.id] = (rec.platform, task)
         task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(functools.partial(self._finished, rec.id))
+
+    def _finished(self, recording_id: int, _task: asyncio.Task[None]) -> None:
+        self._working.pop(recording_id, None)
 
     async def resume_unfinished(self, platform: str) -> int:
-        """At start, once ``platform``'s adapter is connected (preparing
-        downloads through it): recordings a stop interrupted are prepared again."""
-        unfinished = await self.ctx.repos.recordings.unfinished()
-        pending = [r for r in unfinished if r.platform == platform]
+        """While this process runs ``platform``'s account (preparing
+        downloads through it): recordings a stop interrupted, or a dead
+        process left once its claim ran out, are prepared again."""
+        now = self.ctx.clock.now()
+        claimed = await self.ctx.repos.recordings.claim_unfinished(
+            platform, self.ctx.process, now, now + LEASE
+        )
+        pending = [r for r in claimed if r.id not in self._working]
         for rec in pending:
             self.start(rec)
         return len(pending)
 
-    async def stop(self) -> None:
-        for task in list(self._tasks):
+    async def renew_claims(self) -> None:
+        if self._working:
+            until = self.ctx.clock.now() + LEASE
+            await self.ctx.repos.recordings.renew_claims(self.ctx.process, until)
+
+    async def stop(self, platform: str | None = None) -> None:
+        """Stop preparing (``platform``'s recordings only, when given)."""
+        tasks = [t for p, t in self._working.values() if platform in (None, p)]
+        if platform is None:
+            tasks = list(self._tasks)
+        for task in tasks:
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await asyncio.gather(*tasks, return_exceptions=True)
 
     async def wait_idle(self) -> None:
         while self._tasks:
@@ -140,6 +166,9 @@ class Filing:
     async def _prepare(self, rec: Recording) -> None:
         """Every way this ends is stored and answered: filed, refused, or
         failed on our side after a few tries (a busy database, a full disk)."""
+        now = self.ctx.clock.now()
+        if not await self.ctx.repos.recordings.claim(rec.id, self.ctx.process, now, now + LEASE):
+            return  # another process prepares it
         for attempt in range(1, PREPARE_TRIES + 1):
             try:
                 await self._prepare_once(rec)

@@ -27,6 +27,8 @@ class Publisher:
         repos, now = self.ctx.repos, self.ctx.clock.now()
         published = 0
         for rec in await repos.recordings.due_for_publishing(now):
+            if rec.platform in self.ctx.elsewhere:
+                continue  # the process running that account publishes it
             if not await self.ctx.audience.may_go(rec):
                 if await repos.recordings.hold_for_consent(rec.id):
                     await self._tell_held(rec)

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 from bot.aio import nap
 from bot.config import RetentionSettings
+from bot.leadership import DUTIES
 from bot.service.context import Context
 from bot.service.erasure import Erasure
 from bot.service.year_end import YearEnd
@@ -82,13 +83,16 @@ class Retention:
         next_sweep = loop.time()
         while not stopping.is_set():
             try:
-                if loop.time() >= next_sweep:
+                # The sweep and the year's steps: one process (DUTIES); each
+                # platform's chats and notices: the process running its account.
+                if DUTIES in self.ctx.held and loop.time() >= next_sweep:
                     next_sweep = loop.time() + EVERY_S
                     await self.sweep()
                 else:
                     await self.erasure.leave_pending()
                 # The end of the year: announced, then closed, on local dates.
-                await self.year.tick()
+                if DUTIES in self.ctx.held:
+                    await self.year.tick()
                 await self.year.send_notices()
             except Exception:
                 log.exception("retention sweep failed; trying again later")

@@ -180,7 +180,7 @@ class YearEnd:
     async def send_notices(self) -> int:
         """Send the teachers' notices an operator command left (in French)."""
         sent = 0
-        for platform, adapter in self.ctx.adapters.items():
+        for platform, adapter in self.ctx.own_adapters().items():
             for notice in await self.repos.year_end.notices(platform):
                 try:
                     await adapter.send(

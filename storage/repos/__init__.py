@@ -14,6 +14,7 @@ from storage.repos.deliveries import DeliveryRepo, MediaCacheRepo
 from storage.repos.digests import DigestRepo
 from storage.repos.email_contacts import EmailContactRepo
 from storage.repos.families import FamilyRepo
+from storage.repos.holders import AccountHolderRepo
 from storage.repos.invitations import InvitationRepo
 from storage.repos.leaving import LeavingRepo
 from storage.repos.listens import ListenRepo
@@ -25,6 +26,7 @@ from storage.repos.staff import StaffRepo
 from storage.repos.year_end import YearEndRepo
 
 __all__ = [
+    "AccountHolderRepo",
     "AdapterStatusRepo",
     "AlbumRepo",
     "AuditRepo",
@@ -66,6 +68,7 @@ class Repositories:
     pages: FamilyPageRepo
     listens: ListenRepo
     year_end: YearEndRepo
+    holders: AccountHolderRepo
 
     @classmethod
     def over(cls, db: Database) -> Repositories:
@@ -88,6 +91,7 @@ class Repositories:
             pages=FamilyPageRepo(db),
             listens=ListenRepo(db),
             year_end=YearEndRepo(db),
+            holders=AccountHolderRepo(db),
         )
 
     @asynccontextmanager

@@ -286,6 +286,54 @@ class RecordingRepo:
         )
         return [recording_of(r) for r in rows]
 
+    # Preparing is claimed for a lease, renewed while it runs: a process that
+    # dies leaves the job to another once the lease has passed.
+    async def claim(self, recording_id: int, owner: str, now: datetime, until: datetime) -> bool:
+        changed = await self.db.execute(
+            """UPDATE recordings SET claimed_by = $1, lease_until = $2
+               WHERE id = $3 AND state IN ('received', 'processing')
+                 AND (claimed_by IS NULL OR claimed_by = $1 OR lease_until <= $4)""",
+            owner,
+            to_db_time(until),
+            recording_id,
+            to_db_time(now),
+        )
+        return changed > 0
+
+    async def claim_unfinished(
+        self, platform: str, owner: str, now: datetime, until: datetime, limit: int = 50
+    ) -> list[Recording]:
+        """Unfinished recordings of ``platform`` nobody works on (any more)."""
+        rows = await self.db.fetch(
+            f"""UPDATE recordings SET claimed_by = $1, lease_until = $2
+                WHERE id IN (SELECT id FROM recordings
+                             WHERE platform = $3 AND state IN ('received', 'processing')
+                               AND (claimed_by IS NULL OR claimed_by = $1 OR lease_until <= $4)
+                             ORDER BY id LIMIT $5 {self.db.skip_locked})
+                RETURNING {_COLUMNS}""",
+            owner,
+            to_db_time(until),
+            platform,
+            to_db_time(now),
+            limit,
+        )
+        return sorted((recording_of(r) for r in rows), key=lambda rec: rec.id)
+
+    async def renew_claims(self, owner: str, until: datetime) -> int:
+        return await self.db.execute(
+            """UPDATE recordings SET lease_until = $2
+               WHERE claimed_by = $1 AND state IN ('received', 'processing')""",
+            owner,
+            to_db_time(until),
+        )
+
+    async def release_claims(self) -> int:
+        """Every claim forgotten: at the start of the only process there is."""
+        return await self.db.execute(
+            """UPDATE recordings SET claimed_by = NULL, lease_until = NULL
+               WHERE claimed_by IS NOT NULL"""
+        )
+
     async def due_for_publishing(self, now: datetime) -> list[Recording]:
         rows = await self.db.fetch(
             f"{_RECORDING} WHERE state = 'waiting' AND publish_at <= $1 ORDER BY publish_at, id",

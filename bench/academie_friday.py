@@ -1,0 +1,239 @@
+"""A Friday afternoon in an académie: every class posts at once, one
+Telegram bot, one process against three, in the same run.
+
+``python -m bench.academie_friday [--classes N] [--families N]``
+
+Measured path: the real service, ``python -m bot run`` processes on one
+PostgreSQL database (the tests' server, started here in a temporary
+directory) and the local Bot API server of the tests at Telegram's real
+limits (30 messages/s for the bot, 1/s per private chat). The classes and
+their families are written through the repositories, each class with one
+prepared recording due at the same instant; the process running the bot
+publishes them and sends every family its recording. Wall time runs from
+that instant to the last accepted send.
+
+Baseline, same run: one process. Three processes run the bot in one of them
+(the others wait to take it over): the figures show that several processes
+add availability, not speed, for one bot. The floor is what the bot's rate
+allows: messages / rate.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import shutil
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from adapters.telegram import TelegramAdapter
+from bot.clock import SystemClock
+from storage.db import Database
+from storage.media import LocalMediaStore
+from storage.repos import Repositories
+from storage.repos.recordings import NewRecording, ProcessedFiles
+from tests.postgres_server import PostgresServer
+from tests.telegram_api import FakeTelegram, running_fake_api
+
+REPO = Path(__file__).resolve().parents[1]
+VOICE_BYTES = 40_000
+FIRST_CHAT = 100_000
+START_AHEAD_S = 15.0  # the recordings fall due once every process is up
+
+
+@dataclass
+class Run:
+    processes: int
+    messages: int
+    wall_s: float
+    rate_limited: int
+    sent_twice: int
+
+
+async def seed(url: str, data: Path, classes: int, families: int, due_in_s: float) -> float:
+    """Classes with their families and one prepared recording each, due
+    ``due_in_s`` from now; returns that instant (monotonic clock)."""
+    db = await Database.open(url)
+    try:
+        repos, now = Repositories.over(db), SystemClock().now()
+        media = LocalMediaStore(data / "media")
+        voice = await media.put_bytes(b"OggS" + os.urandom(VOICE_BYTES - 4))
+        compat = await media.put_bytes(os.urandom(VOICE_BYTES))
+        due = now + timedelta(seconds=due_in_s)
+        due_mono = time.monotonic() + due_in_s
+        school = await repos.schools.ensure_school("Académie", now)
+        chat = FIRST_CHAT
+        for c in range(classes):
+            klass = await repos.schools.ensure_class(school.id, f"Classe {c:03d}", "4 16:30", now)
+            for _ in range(families):
+                name = f"Enfant{chat}"
+                child, _ = await repos.families.ensure_child(klass.id, name, name.lower(), now)
+                await repos.families.set_consent(child.id, True, now)
+                guardian = await repos.families.upsert_guardian(
+                    "telegram", str(chat), str(chat), now
+                )
+                await repos.families.subscribe(guardian.id, child.id, klass.id, now)
+                chat += 1
+            album, _ = await repos.albums.make_current(klass.id, "Le loup", "le loup", now)
+            rec = await repos.recordings.create(
+                NewRecording(
+                    album_id=album.id,
+                    class_id=klass.id,
+                    title=f"Groupe {c}",
+                    platform="telegram",
+                    source_chat_id=str(-5000 - c),
+                    source_message_id="1",
+                    attachment_ref="unused",
+                    attachment_kind="voice",
+                    posted_by="telegram:501",
+                    is_private=False,
+                    private_child_id=None,
+                    tagged_child_ids=(),
+                ),
+                now,
+            )
+            assert rec is not None
+            files = ProcessedFiles(voice, voice, compat, "audio/mpeg", 10.0, ())
+            assert await repos.recordings.set_processed(rec.id, files, "held", None)
+            assert await repos.recordings.release_held(rec.id, due)
+        return due_mono
+    finally:
+        await db.close()
+
+
+async def friday(
+    postgres: PostgresServer, processes: int, classes: int, families: int, root: Path
+) -> Run:
+    url = postgres.fresh_database()
+    data = root / f"data{processes}"
+    async with running_fake_api(FakeTelegram()) as fake:
+        config = root / f"pv{processes}.toml"
+        config.write_text(
+            f'[storage]\ndata_dir = "{data}"\ndatabase = "{url}"\n\n'
+            f'[telegram]\ntoken = "{fake.token}"\napi_url = "{fake.url}"\n\n'
+            '[schedule]\nquiet_hours = ""\n\n[delivery]\ngrace_seconds = 0\n',
+            encoding="utf-8",
+        )
+        due = await seed(url, data, classes, families, START_AHEAD_S)
+        procs = []
+        try:
+            for i in range(processes):
+                with (root / f"run{processes}-{i}.log").open("ab") as err:
+                    procs.append(
+                        await asyncio.create_subprocess_exec(
+                            sys.executable,
+                            "-m",
+                            "bot",
+                            "run",
+                            "--config",
+                            str(config),
+                            cwd=REPO,
+                            stdin=asyncio.subprocess.DEVNULL,
+                            stdout=asyncio.subprocess.DEVNULL,
+                            stderr=err,
+                        )
+                    )
+            messages = classes * families
+            deadline = time.monotonic() + START_AHEAD_S + 10 * messages / 25 + 60
+            while len(_sent(fake)) < messages:
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"not every family was served in time ({processes} proc.)")
+                await asyncio.sleep(0.2)
+            await asyncio.sleep(1.0)  # a second process sending would show by now
+            sent = _sent(fake)
+            wall = max(sent) - due
+        finally:
+            for proc in procs:
+                proc.terminate()
+            for proc in procs:
+                await proc.wait()
+        chats = [c.chat_id for c in fake.calls_to("sendVoice") if c.status == 200]
+        return Run(
+            processes=processes,
+            messages=messages,
+            wall_s=wall,
+            rate_limited=fake.rate_limited_count,
+            sent_twice=len(chats) - len(set(chats)),
+        )
+
+
+def _sent(fake: FakeTelegram) -> list[float]:
+    return [c.at for c in fake.calls_to("sendVoice") if c.status == 200]
+
+
+async def measure(classes: int = 30, families: int = 20) -> list[dict[str, Any]]:
+    root = Path(tempfile.mkdtemp(prefix="pv-friday-"))
+    postgres = PostgresServer(Path(tempfile.mkdtemp(prefix="pv-friday-pg-")))
+    postgres.start()
+    try:
+        one = await friday(postgres, 1, classes, families, root)
+        three = await friday(postgres, 3, classes, families, root)
+    finally:
+        postgres.stop()
+        shutil.rmtree(postgres.root, ignore_errors=True)
+        shutil.rmtree(root, ignore_errors=True)
+    rate = TelegramAdapter("0:x").capabilities.global_rate_per_s
+    floor = one.messages / rate
+    return [
+        {
+            "figure": f"wall time, {classes} classes x {families} families (s)",
+            "goal": f"~ baseline (floor {floor:.1f} at {rate:g}/s)",
+            "measured": round(three.wall_s, 2),
+            "baseline": round(one.wall_s, 2),
+            "ratio": round(three.wall_s / one.wall_s, 3),
+        },
+        {
+            "figure": "wall time / floor",
+            "goal": "<= 1.1",
+            "measured": round(three.wall_s / floor, 3),
+            "baseline": round(one.wall_s / floor, 3),
+            "ratio": None,
+        },
+        {
+            "figure": "429 answers",
+            "goal": 0,
+            "measured": three.rate_limited,
+            "baseline": one.rate_limited,
+            "ratio": None,
+        },
+        {
+            "figure": "families served twice",
+            "goal": 0,
+            "measured": three.sent_twice,
+            "baseline": one.sent_twice,
+            "ratio": None,
+        },
+    ]
+
+
+def run(classes: int = 30, families: int = 20) -> list[dict[str, Any]]:
+    return asyncio.run(measure(classes, families))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--classes", type=int, default=30)
+    parser.add_argument("--families", type=int, default=20, help="per class")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+    print("Friday afternoon: every class posts at once, one bot, 3 processes vs 1")
+    rows = run(args.classes, args.families)
+    width = max(len(r["figure"]) for r in rows)
+    print(f"{'figure':<{width}}  {'goal':>32}  {'measured':>10}  {'baseline':>10}  ratio")
+    for r in rows:
+        ratio = "" if r["ratio"] is None else r["ratio"]
+        print(
+            f"{r['figure']:<{width}}  {r['goal']!s:>32}  {r['measured']!s:>10}  "
+            f"{r['baseline']!s:>10}  {ratio}"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,57 @@
+"""Preparing a recording is claimed by one process for a lease: another
+process cannot take it while the lease runs, takes it once it has passed
+(the first one died), and a finished recording is never claimed again."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from storage.repos import Repositories
+from storage.repos.recordings import NewRecording, ProcessedFiles
+from tests.storage.test_repositories import NOW, _class
+
+LEASE = timedelta(seconds=30)
+
+
+async def _received(repos: Repositories, class_id: int, msg: str) -> int:
+    album, _ = await repos.albums.make_current(class_id, "Le loup", "le loup", NOW)
+    rec = await repos.recordings.create(
+        NewRecording(
+            album.id, class_id, "t", "t", "g", msg, "ref", "voice", "t:x", False, None, ()
+        ),
+        NOW,
+    )
+    assert rec is not None and rec.state == "received"
+    return rec.id
+
+
+async def test_a_claim_keeps_others_out_until_its_lease_has_passed(repos: Repositories) -> None:
+    class_id = await _class(repos)
+    rec = await _received(repos, class_id, "m1")
+    other = await _received(repos, class_id, "m2")
+    recs = repos.recordings
+    assert await recs.claim(rec, "host:1", NOW, NOW + LEASE)
+    assert not await recs.claim(rec, "host:2", NOW + timedelta(seconds=5), NOW + LEASE)
+    # The second process finds only what nobody works on.
+    found = await recs.claim_unfinished("t", "host:2", NOW, NOW + LEASE)
+    assert [r.id for r in found] == [other]
+    assert await recs.claim_unfinished("t", "host:3", NOW, NOW + LEASE) == []
+    # host:1 renews while its work goes on, host:2 does not (it died): after
+    # the first lease, only host:2's job is taken over.
+    assert await recs.renew_claims("host:1", NOW + 2 * LEASE) == 1
+    later = NOW + LEASE + timedelta(seconds=1)
+    taken = await recs.claim_unfinished("t", "host:3", later, later + 3 * LEASE)
+    assert [r.id for r in taken] == [other]
+    # host:1 died too: once its lease has passed, its job is taken over.
+    dead = NOW + 2 * LEASE + timedelta(seconds=1)
+    taken = await recs.claim_unfinished("t", "host:4", dead, dead + LEASE)
+    assert [r.id for r in taken] == [rec]
+    assert not await recs.claim(rec, "host:1", dead, dead + LEASE)
+    # Finished: nobody claims it again.
+    files = ProcessedFiles("a" * 64, "b" * 64, "c" * 64, "audio/mpeg", 3.0, (1, 2))
+    assert await recs.set_processed(rec, files, "waiting", NOW)
+    end = dead + 3 * LEASE
+    assert [r.id for r in await recs.claim_unfinished("t", "host:5", end, end + LEASE)] == [other]
+    # The only process of a SQLite file forgets every claim at start.
+    await recs.release_claims()
+    assert await recs.claim(other, "host:6", NOW, NOW + LEASE)
