@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import sqlite3
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from functools import lru_cache
@@ -21,6 +22,26 @@ from storage.db import Database, ExclusiveLock, Executor, InTransaction, QueryCo
 from storage.schema import migrations, statements
 
 _PLACEHOLDER = re.compile(r"\$(\d+)")
+# How long a statement waits for another process's write lock.
+BUSY_TIMEOUT_MS = 5000
+# How long a starting process waits for another one's migrations.
+MIGRATION_WAIT_MS = 60000
+
+
+async def _switch_to_wal(conn: aiosqlite.Connection) -> None:
+    """Switching a new file to WAL needs the file to itself: while another
+    process starting at the same moment holds it, SQLite answers "database
+    is locked" at once, without waiting out the busy timeout. Try again."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + MIGRATION_WAIT_MS / 1000
+    while True:
+        try:
+            await conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or loop.time() > deadline:
+                raise
+            await asyncio.sleep(0.05)
 
 
 @lru_cache(maxsize=1024)  # the same statements over and over: rewritten once each
@@ -73,15 +94,11 @@ class SqliteDatabase(Database):
         path.parent.mkdir(parents=True, exist_ok=True)
         conn = await aiosqlite.connect(path, isolation_level=None)
         conn.row_factory = aiosqlite.Row
-        # The busy timeout first: switching a new file to WAL takes a lock
-        # that another process starting at the same moment may hold.
-        for pragma in (
-            "PRAGMA busy_timeout=5000",
-            "PRAGMA journal_mode=WAL",
-            "PRAGMA foreign_keys=ON",
-            "PRAGMA synchronous=NORMAL",
-        ):
-            await conn.execute(pragma)
+        # The start's long busy timeout (migrate() leaves the everyday one).
+        await conn.execute(f"PRAGMA busy_timeout={MIGRATION_WAIT_MS}")
+        await _switch_to_wal(conn)
+        await conn.execute("PRAGMA foreign_keys=ON")
+        await conn.execute("PRAGMA synchronous=NORMAL")
         db = cls(conn, path)
         await db.migrate()
         return db
@@ -134,31 +151,40 @@ class SqliteDatabase(Database):
     async def migrate(self) -> int:
         """Apply ``migrations/NNNN_*.sql`` not yet applied, all in one
         ``BEGIN IMMEDIATE`` transaction: a second process starting at the same
-        moment waits, then finds them applied."""
+        moment waits, then finds them applied. Waiting for another process's
+        migrations may take longer than a query's busy timeout: a start waits
+        up to a minute rather than failing with "database is locked"."""
         async with self._lock:
-            await self._conn.execute(
-                "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY)"
-            )
-            await self._conn.execute("BEGIN IMMEDIATE")
+            await self._conn.execute(f"PRAGMA busy_timeout={MIGRATION_WAIT_MS}")
             try:
-                async with self._conn.execute(
-                    "SELECT COALESCE(MAX(version), 0) FROM schema_version"
-                ) as cur:
-                    row = await cur.fetchone()
-                applied = int(row[0]) if row else 0
-                for version, script in migrations("sqlite"):
-                    if version <= applied:
-                        continue
-                    for statement in statements(script):
-                        await self._conn.execute(statement)
-                    await self._conn.execute(
-                        "INSERT INTO schema_version (version) VALUES (?)", (version,)
-                    )
-                    applied = version
-            except BaseException:
-                await self._conn.execute("ROLLBACK")
-                raise
-            await self._conn.execute("COMMIT")
+                return await self._migrate_locked()
+            finally:
+                await self._conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+
+    async def _migrate_locked(self) -> int:
+        await self._conn.execute(
+            "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY)"
+        )
+        await self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            async with self._conn.execute(
+                "SELECT COALESCE(MAX(version), 0) FROM schema_version"
+            ) as cur:
+                row = await cur.fetchone()
+            applied = int(row[0]) if row else 0
+            for version, script in migrations("sqlite"):
+                if version <= applied:
+                    continue
+                for statement in statements(script):
+                    await self._conn.execute(statement)
+                await self._conn.execute(
+                    "INSERT INTO schema_version (version) VALUES (?)", (version,)
+                )
+                applied = version
+        except BaseException:
+            await self._conn.execute("ROLLBACK")
+            raise
+        await self._conn.execute("COMMIT")
         return applied
 
     async def try_exclusive(self, name: str) -> ExclusiveLock | None:
