@@ -183,8 +183,12 @@ class MemoryAdapter:
     # -- what the tests read ------------------------------------------------
 
     def texts_to(self, chat_id: str) -> list[str]:
+        """What was written to the chat; a recording's caption is read with
+        ``audio_to``."""
         return [
-            s.message.text for s in self.sent if s.message.chat_id == chat_id and s.message.text
+            s.message.text
+            for s in self.sent
+            if s.message.chat_id == chat_id and s.message.text and s.message.audio is None
         ]
 
     def audio_to_any(self) -> list[SentMessage]:
