@@ -38,6 +38,8 @@ class Wakeups:
 
     publisher: asyncio.Event = field(default_factory=asyncio.Event)
     delivery: dict[str, asyncio.Event] = field(default_factory=dict)
+    # The loop that writes and sends teacher notices (bot/service/retention.py).
+    notices: asyncio.Event = field(default_factory=asyncio.Event)
 
     def deliveries(self, platform: str | None = None) -> None:
         for name, event in self.delivery.items():

@@ -28,6 +28,7 @@ from bot.service.listens import ListenCounts
 from bot.service.onboarding import Onboarding
 from bot.service.parent import ParentCommands
 from bot.service.teacher import TeacherCommands
+from bot.service.thanks import Thanks
 from bot.service.who_speaks import only_tags
 from bot.text_norm import fold
 
@@ -42,6 +43,7 @@ class Dispatcher:
         self.teacher = TeacherCommands(ctx, filing)
         self.parent = ParentCommands(ctx)
         self.listens = ListenCounts(ctx)
+        self.thanks = Thanks(ctx)
 
     def sink_for(self, adapter: ChatAdapter) -> InboundSink:
         platform = adapter.platform
@@ -192,10 +194,11 @@ class Dispatcher:
     async def _chat(self, platform: str, msg: TextMessage) -> str:
         """Plain words in a direct chat: a parent's thanks gets a warm word,
         the rest the help that fits the person."""
-        if texts.is_thanks(msg.text) and await self.ctx.repos.families.guardian_by_user(
-            platform, msg.sender.user_id
-        ):
-            return texts.thanks_answer()
+        if texts.is_thanks(msg.text):
+            guardian = await self.ctx.repos.families.guardian_by_user(platform, msg.sender.user_id)
+            if guardian is not None:
+                await self.thanks.record(guardian)
+                return texts.thanks_answer()
         return await self._help(platform, msg)
 
     async def _parent_settings(self, guardian_id: int, prefix: str) -> str:

@@ -297,11 +297,18 @@ def add_to_group_button(caps: Capabilities) -> tuple[Choice, ...]:
 
 
 # How parents say thank you (folded), in the families' common languages.
-THANKS = ("merci", "thanks", "thank you", "gracias", "obrigad", "tesekkur", "شكرا")
+THANKS = ("merci", "thanks", "thank you", "thx", "gracias", "obrigad", "tesekkur", "شكرا")
+# A message made of these alone says thank you too ("🙏", "❤️❤️").
+THANKS_SIGNS = frozenset("🙏❤♥😊🥰😍💕💖💗💐🌸🤗👍👏")
+# Invisible joiners and variation selectors inside emoji, and punctuation.
+NOT_SIGNS = frozenset("\ufe0f\ufe0e\u200d!.")
 
 
 def is_thanks(text: str) -> bool:
-    """A short thank-you ("Merci !", "merci beaucoup 🙏"), not a question."""
+    """A short thank-you ("Merci !", "merci beaucoup 🙏", "❤️"), not a question."""
+    signs = [c for c in text if not c.isspace() and c not in NOT_SIGNS]
+    if signs and len(signs) <= 6 and all(c in THANKS_SIGNS for c in signs):
+        return True
     words = "".join(c if c.isalnum() or c.isspace() else " " for c in fold(text)).split()
     if not words or len(words) > 6 or "?" in text:
         return False
