@@ -170,7 +170,10 @@ class Dispatcher:
         prefix = self.ctx.adapters[platform].capabilities.command_prefixes[0]
         teachers = await self.ctx.repos.staff.teachers_of_user(platform, msg.sender.user_id)
         if teachers:
-            await self.ctx.say(platform, msg.chat.chat_id, texts.teacher_command_in_direct(prefix))
+            groups = await self._classes_with_group(platform, [t.class_id for t in teachers])
+            await self.ctx.say(
+                platform, msg.chat.chat_id, texts.teacher_command_in_direct(prefix, groups)
+            )
             return
         if guardian is not None:
             await self.ctx.say(platform, msg.chat.chat_id, texts.parent_help(prefix))
@@ -187,6 +190,16 @@ class Dispatcher:
         if channel is None:
             return  # the bot is in some group that is no class channel
         await self.filing.receive(platform, msg, channel.class_id)
+
+    async def _classes_with_group(self, platform: str, class_ids: list[int]) -> list[str]:
+        """The names of these classes that have their group on this platform."""
+        names = []
+        for class_id in dict.fromkeys(class_ids):
+            channels = await self.ctx.repos.staff.channels_of_class(class_id)
+            klass = await self.ctx.repos.schools.get_class(class_id)
+            if klass is not None and any(c.platform == platform for c in channels):
+                names.append(klass.name)
+        return names
 
     async def _is_channel(self, platform: str, chat_id: str) -> bool:
         return await self.ctx.repos.staff.channel_for_chat(platform, chat_id) is not None
