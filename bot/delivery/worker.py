@@ -30,6 +30,7 @@ from bot.ports import (
 )
 from bot.service.captions import recording_caption
 from bot.service.context import Context
+from bot.typography import typeset
 from storage.records import Delivery, Recording
 from storage.repos import Repositories
 from storage.repos.deliveries import Outgoing
@@ -189,14 +190,15 @@ class DeliveryWorker:
             if self.adapter.capabilities.links_not_audio:
                 await self._deliver_letter(delivery, rec, outgoing)
                 return
-            with speaking(outgoing.guardian_language):
-                text = await recording_caption(
+            with speaking(outgoing.guardian_language) as lang:
+                caption = await recording_caption(
                     self.ctx,
                     rec,
                     self._title(outgoing),
                     outgoing.class_name or "",
                     outgoing.named_children,
                 )
+                text = typeset(caption, lang)
             async with self.gate.turn(f"{self.platform}:{rec.voice_sha}") as waited:
                 if waited:  # released with others behind a first upload: pace again
                     await asyncio.sleep(self.pacer.reserve(delivery.chat_id))

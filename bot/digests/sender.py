@@ -28,7 +28,7 @@ from bot.digests.keepsake import (
     keepsake_text,
     keepsake_title,
 )
-from bot.i18n import _, speaking
+from bot.i18n import _, language, speaking
 from bot.ports import (
     ChatAdapter,
     MediaFile,
@@ -39,6 +39,7 @@ from bot.ports import (
 from bot.service.captions import Clip, clip_list, clip_of, recording_caption
 from bot.service.context import Context
 from bot.service.mixing import GAP_S, compiled
+from bot.typography import typeset_message
 from storage.records import Digest, DigestItem, Mix
 from storage.repos import Repositories
 
@@ -261,6 +262,8 @@ class DigestSender:
         await repos.adapter_status.sent(self.platform, self.ctx.clock.now())
 
     async def _send(self, message: OutboundMessage) -> Receipt:
+        if not self.adapter.capabilities.links_not_audio:  # a chat, not an e-mail
+            message = typeset_message(message, language())
         await asyncio.sleep(self.failures.pacer.reserve(message.chat_id))
         started = time.monotonic()
         receipt = await self.adapter.send(message)

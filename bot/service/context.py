@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from bot.audio import AudioPipeline
 from bot.clock import Clock
 from bot.config import Settings
-from bot.i18n import _
+from bot.i18n import _, language
 from bot.media_store import MediaMissing, MediaStore
 from bot.metrics import Metrics
 from bot.ports import (
@@ -24,6 +24,7 @@ from bot.ports import (
 )
 from bot.service.audience import Audience
 from bot.service.links import FamilyLinks
+from bot.typography import typeset_message
 from storage.repos import Repositories
 
 log = logging.getLogger("petites_voix")
@@ -127,6 +128,8 @@ class Context:
             choices_prompt=_("Répondez :"),
             document=document,
         )
+        if not adapter.capabilities.links_not_audio:  # a chat, not an e-mail
+            message = typeset_message(message, language())
         for _try in range(REPLY_TRIES):
             await self.pacing.turn(platform, chat_id, adapter.capabilities.per_chat_interval_s)
             try:

@@ -6,11 +6,12 @@ import logging
 
 from bot.audio import AudioRejected
 from bot.delivery.failures import recipient_gone
-from bot.i18n import _, ngettext
+from bot.i18n import _, language, ngettext
 from bot.ports import Activity, OutboundAudio, OutboundMessage, RecipientGone
 from bot.service.captions import clip_list, clip_of
 from bot.service.context import Context
 from bot.service.mixing import compiled
+from bot.typography import typeset_message
 from storage.records import Album, Guardian, Recording
 
 log = logging.getLogger("petites_voix.listening")
@@ -75,14 +76,13 @@ class Listening:
             waveform=mix.waveform,
         )
         try:
-            receipt = await adapter.send(
-                OutboundMessage(
-                    chat_id=chat,
-                    text=clip_list(audio.title, clips, GAP_S),
-                    audio=audio,
-                    private_to=guardian.user_id,
-                )
+            message = OutboundMessage(
+                chat_id=chat,
+                text=clip_list(audio.title, clips, GAP_S),
+                audio=audio,
+                private_to=guardian.user_id,
             )
+            receipt = await adapter.send(typeset_message(message, language()))
         except RecipientGone as exc:
             await recipient_gone(self.ctx, platform, guardian.id, exc.reason)
             return

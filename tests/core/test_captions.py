@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from adapters.memory import plain
 from bot.ports import OutboundMessage
 from tests.core.harness import GROUP, Stage, sample
 
@@ -35,7 +36,7 @@ async def test_caption_says_the_class_the_day_and_who_speaks(stage: Stage) -> No
     await stage.idle()
     for parent in ("papa_lina", "maman_tom", "papa_zoe"):
         (message,) = recordings_to(stage, parent)
-        assert message.text.split("\n") == [
+        assert plain(message.text).split("\n") == [
             "Le loup qui voulait changer de couleur : Groupe 2",
             "MS-GS, mardi 24 novembre",
             "On entend Lina et Tom.",

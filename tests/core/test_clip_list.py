@@ -14,6 +14,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from adapters.memory import plain
 from bot.ports import OutboundMessage
 from bot.service.captions import timestamp
 from tests.core.digests_kit import audio_titles, class_with, paris, plan_at, settle
@@ -121,7 +122,7 @@ async def test_a_compiled_digest_lists_its_clips(stage: Stage) -> None:
     await eventually(lambda: bool(audio_titles(stage, "papa")))
     await settle(stage)
     message = audio_message(stage, "papa")
-    assert message.text.startswith("Résumé : 5 enregistrements\n0:00 Un\n")
+    assert plain(message.text).startswith("Résumé : 5 enregistrements\n0:00 Un\n")
     listed = timed_lines(message.text)
     assert [label for _at, label in listed] == ["Un", "Deux", "Trois", "Quatre", "Cinq — Enfant0"]
     assert message.audio is not None
