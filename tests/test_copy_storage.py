@@ -16,6 +16,7 @@ import pytest
 
 from adapters.memory import MemoryAdapter
 from bot.media_store import media_key
+from bot.service.thanks import Thanks
 from storage.db import Database
 from tests.core.digests_kit import class_with, paris, plan_at, post, settle
 from tests.core.harness import GROUP, Stage, eventually, sample, settings_for
@@ -70,6 +71,11 @@ async def _installation(stage: Stage) -> None:
     )
     # The holder of an account, as a process killed while running leaves it.
     await repos.holders.took("telegram:123", "ecole:4242", now)
+    # A parent's thanks, not yet counted in the teacher's morning line (today's
+    # line written first, so that it stays uncounted until tomorrow's).
+    await Thanks(stage.svc.ctx).tick()
+    class_id = (await repos.families.get_child(child)).class_id  # type: ignore[union-attr]
+    await repos.thanks.add(class_id, child, now)
 
 
 async def _counts(db: Database, tables: list[str]) -> dict[str, int]:

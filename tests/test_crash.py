@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from adapters.memory import plain
 from tests.core.harness import sample
 from tests.service_process import ServiceProcess, admin, until
 from tests.telegram_api import FakeTelegram, Limits, running_fake_api
@@ -68,7 +69,7 @@ class TelegramService(ServiceProcess):
 
 
 def texts_to(fake: FakeTelegram, chat_id: int) -> list[str]:
-    return [str(m.params.get("text", "")) for m in fake.messages_to(chat_id)]
+    return [plain(str(m.params.get("text", ""))) for m in fake.messages_to(chat_id)]
 
 
 def voices_of(fake: FakeTelegram, chat_id: int, n: int) -> int:
@@ -91,8 +92,8 @@ def refused(fake: FakeTelegram, posted: dict[int, int], n: int) -> bool:
         return False
     for m in fake.messages_to(-4001):
         reply = m.params.get("reply_parameters") or {}
-        if reply.get("message_id") == posted[n] and "Rien n'a été envoyé" in str(
-            m.params.get("text")
+        if reply.get("message_id") == posted[n] and "Rien n'a été envoyé" in plain(
+            str(m.params.get("text"))
         ):
             return True
     return False

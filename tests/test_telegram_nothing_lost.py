@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from adapters.memory import plain
 from adapters.telegram import TelegramAdapter, polling
 from bot.app import Service
 from bot.config import settings_from_mapping
@@ -114,7 +115,7 @@ async def test_locked_database_for_good_the_teacher_is_told_then_it_is_confirmed
         told = [
             m
             for m in fake.messages_to(GROUP_ID)
-            if m.params.get("text") == texts.media_not_recorded()
+            if plain(str(m.params.get("text"))) == texts.media_not_recorded()
         ]
         assert len(told) == 1
         await until(lambda: update_id not in pending_ids(fake))

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from adapters.memory import plain
 from adapters.telegram import TelegramAdapter
 from bot.admin import invite_teacher
 from bot.app import Service
@@ -68,7 +69,7 @@ async def start_service(fake: FakeTelegram, data: Path) -> Service:
 
 
 def texts_to(fake: FakeTelegram, chat_id: int | str) -> list[str]:
-    return [str(m.params.get("text", "")) for m in fake.messages_to(chat_id)]
+    return [plain(str(m.params.get("text", ""))) for m in fake.messages_to(chat_id)]
 
 
 async def until(check: Callable[[], object], wait_s: float = 20.0) -> None:
@@ -81,7 +82,7 @@ async def until(check: Callable[[], object], wait_s: float = 20.0) -> None:
 
 def said(fake: FakeTelegram, chat_id: int | str, pattern: str) -> SentMessage | None:
     for m in fake.messages_to(chat_id):
-        if re.search(pattern, str(m.params.get("text", "")), re.I):
+        if re.search(pattern, plain(str(m.params.get("text", ""))), re.I):
             return m
     return None
 

@@ -183,8 +183,12 @@ class MemoryAdapter:
     # -- what the tests read ------------------------------------------------
 
     def texts_to(self, chat_id: str) -> list[str]:
+        """What was written to the chat, read plain (see ``plain``); a
+        recording's caption is read with ``audio_to``."""
         return [
-            s.message.text for s in self.sent if s.message.chat_id == chat_id and s.message.text
+            plain(s.message.text)
+            for s in self.sent
+            if s.message.chat_id == chat_id and s.message.text and s.message.audio is None
         ]
 
     def audio_to_any(self) -> list[SentMessage]:
@@ -192,6 +196,16 @@ class MemoryAdapter:
 
     def audio_to(self, chat_id: str) -> list[SentMessage]:
         return [s for s in self.sent if s.message.chat_id == chat_id and s.message.audio]
+
+
+# French typography on the way out (no-break spaces, ’) read as the plain
+# characters people type: what tests and the demo compare; ``sent`` keeps
+# each message exactly as the core sent it.
+_PLAIN = str.maketrans({"\u202f": " ", "\u00a0": " ", "’": "'"})
+
+
+def plain(text: str) -> str:
+    return text.translate(_PLAIN)
 
 
 def blocked() -> None:

@@ -28,7 +28,9 @@ from bot.ports import (
     OutboundMessage,
     RateLimited,
 )
+from bot.service.captions import recording_caption
 from bot.service.context import Context
+from bot.typography import typeset
 from storage.records import Delivery, Recording
 from storage.repos import Repositories
 from storage.repos.deliveries import Outgoing
@@ -188,6 +190,15 @@ class DeliveryWorker:
             if self.adapter.capabilities.links_not_audio:
                 await self._deliver_letter(delivery, rec, outgoing)
                 return
+            with speaking(outgoing.guardian_language) as lang:
+                caption = await recording_caption(
+                    self.ctx,
+                    rec,
+                    self._title(outgoing),
+                    outgoing.class_name or "",
+                    outgoing.named_children,
+                )
+                text = typeset(caption, lang)
             async with self.gate.turn(f"{self.platform}:{rec.voice_sha}") as waited:
                 if waited:  # released with others behind a first upload: pace again
                     await asyncio.sleep(self.pacer.reserve(delivery.chat_id))
@@ -201,6 +212,7 @@ class DeliveryWorker:
                 receipt = await self.adapter.send(
                     OutboundMessage(
                         chat_id=delivery.chat_id,
+                        text=text,
                         audio=audio,
                         idempotency_key=f"pv-delivery-{delivery.id}",
                         private_to=outgoing.guardian_user_id,
@@ -274,11 +286,16 @@ class DeliveryWorker:
             self._last_noted = now
             await self.ctx.repos.adapter_status.sent(self.platform, now)
 
+    @staticmethod
+    def _title(outgoing: Outgoing) -> str:
+        rec = outgoing.recording
+        title = rec.title or _("Enregistrement n°{position}").format(position=rec.position)
+        album = outgoing.album_title
+        return f"{album} : {title}" if album else title
+
     async def _audio(self, outgoing: Outgoing) -> OutboundAudio:
         rec = outgoing.recording
         assert rec.voice_sha and rec.compat_sha and rec.compat_mime
-        title = rec.title or _("Enregistrement n°{position}").format(position=rec.position)
-        album = outgoing.album_title
         return OutboundAudio(
             voice=await self.ctx.stored_file(
                 rec.voice_sha, "audio/ogg", "voice", outgoing.voice_ref
@@ -287,7 +304,7 @@ class DeliveryWorker:
                 rec.compat_sha, rec.compat_mime, "compat", outgoing.compat_ref
             ),
             duration_s=rec.duration_s or 0.0,
-            title=f"{album} : {title}" if album else title,
+            title=self._title(outgoing),
             waveform=rec.waveform,
             performer=outgoing.class_name or "",
         )

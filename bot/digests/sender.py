@@ -28,7 +28,7 @@ from bot.digests.keepsake import (
     keepsake_text,
     keepsake_title,
 )
-from bot.i18n import _, speaking
+from bot.i18n import _, language, speaking
 from bot.ports import (
     ChatAdapter,
     MediaFile,
@@ -36,8 +36,10 @@ from bot.ports import (
     OutboundMessage,
     Receipt,
 )
+from bot.service.captions import Clip, clip_list, clip_of, recording_caption
 from bot.service.context import Context
-from bot.service.mixing import compiled
+from bot.service.mixing import GAP_S, compiled
+from bot.typography import typeset_message
 from storage.records import Digest, DigestItem, Mix
 from storage.repos import Repositories
 
@@ -104,6 +106,7 @@ class DigestSender:
             return
         live = [i for i in items if i.live]
         mix: Mix | None = None
+        mixed: list[DigestItem] = []  # what the compiled recording holds, in order
         if digest.mix_key is not None:
             mix = await repos.mixes.get(digest.mix_key)
         if digest.steps_done == 0:
@@ -111,7 +114,8 @@ class DigestSender:
                 await repos.digests.mark_empty(digest.id)
                 return
             if len(live) > MAX_SEPARATE:
-                mix = await compiled(self.ctx, [i.voice_sha for i in live if i.voice_sha])
+                mixed = [i for i in live if i.voice_sha]
+                mix = await compiled(self.ctx, [i.voice_sha for i in mixed if i.voice_sha])
                 await repos.digests.set_mix(digest.id, mix.content_key)
             text = digest_text(digest.period_key, live, mix.duration_s if mix else None)
             limit = self.adapter.capabilities.max_text_length
@@ -130,7 +134,8 @@ class DigestSender:
         elif mix is not None and digest.steps_done == 1:
             # Its compiled recording has not gone yet: without what was
             # withdrawn since, or lost its consent.
-            shas = [i.voice_sha for i in live if i.voice_sha and await self._may_go(i)]
+            mixed = [i for i in live if i.voice_sha and await self._may_go(i)]
+            shas = [i.voice_sha for i in mixed if i.voice_sha]
             mix = await compiled(self.ctx, shas) if shas else None
             if mix is not None and mix.content_key != digest.mix_key:
                 await repos.digests.set_mix(digest.id, mix.content_key)
@@ -144,13 +149,14 @@ class DigestSender:
             delivery_id = None
             if isinstance(content, Mix):
                 title = _("Résumé : {count} enregistrements").format(count=len(live))
+                text = clip_list(title, await self._clips(mixed), GAP_S)
                 message_id = await self._send_audio(
-                    digest, key, await self._mix_audio(content, title), reader
+                    digest, key, await self._mix_audio(content, title), reader, text
                 )
             elif content.live and await self._may_go(content):
-                message_id = await self._send_audio(
-                    digest, key, await self._item_audio(content), reader
-                )
+                audio = await self._item_audio(content)
+                text = await self._item_caption(content, audio.title)
+                message_id = await self._send_audio(digest, key, audio, reader, text)
                 delivery_id = content.delivery_id
             else:
                 message_id = "-"  # withdrawn since: nothing to send
@@ -219,8 +225,14 @@ class DigestSender:
                     self.ctx, [r.voice_sha for r in part.recordings if r.voice_sha]
                 )
                 audio = await self._mix_audio(mix, keepsake_title(child, part.album))
+                clips = [
+                    await clip_of(self.ctx, r, _title(r.title, r.position))
+                    for r in part.recordings
+                    if r.voice_sha
+                ]
+                text = clip_list(audio.title, clips, GAP_S)
                 key = f"pv-digest-{digest.id}-{step}"
-                message_id = await self._send_audio(digest, key, audio, reader)
+                message_id = await self._send_audio(digest, key, audio, reader, text)
             if not await self._step_done(digest, step + 1, message_id, None):
                 return
         await self._sent(digest)
@@ -250,13 +262,40 @@ class DigestSender:
         await repos.adapter_status.sent(self.platform, self.ctx.clock.now())
 
     async def _send(self, message: OutboundMessage) -> Receipt:
+        if not self.adapter.capabilities.links_not_audio:  # a chat, not an e-mail
+            message = typeset_message(message, language())
         await asyncio.sleep(self.failures.pacer.reserve(message.chat_id))
         started = time.monotonic()
         receipt = await self.adapter.send(message)
         self.ctx.metrics.sent(self.platform, time.monotonic() - started)
         return receipt
 
-    async def _send_audio(self, digest: Digest, key: str, audio: OutboundAudio, reader: str) -> str:
+    async def _clips(self, items: list[DigestItem]) -> list[Clip]:
+        """The lines of a compiled digest: the album named when there are several."""
+        several = len({(i.class_name, i.album_title) for i in items}) > 1
+        clips = []
+        for item in items:
+            title = _title(item.title, item.position)
+            if several:
+                title = f"{item.album_title} : {title}"
+            rec = await self.ctx.repos.recordings.get(item.recording_id)
+            clip = Clip(title, item.duration_s or 0.0)
+            if rec is not None:
+                clip = await clip_of(self.ctx, rec, title)
+            clips.append(clip)
+        return clips
+
+    async def _item_caption(self, item: DigestItem, title: str) -> str:
+        repos = self.ctx.repos
+        rec = await repos.recordings.get(item.recording_id)
+        if rec is None:
+            return ""
+        named = await repos.recordings.tagged_children(rec.id)
+        return await recording_caption(self.ctx, rec, title, item.class_name, named)
+
+    async def _send_audio(
+        self, digest: Digest, key: str, audio: OutboundAudio, reader: str, text: str = ""
+    ) -> str:
         voice, compat = audio.voice, audio.compat
         async with self.gate.turn(f"{self.platform}:{voice.ref}"):
             # Read the cache inside the gate: the first upload may have just filled it.
@@ -274,7 +313,11 @@ class DigestSender:
             )
             receipt = await self._send(
                 OutboundMessage(
-                    chat_id=digest.chat_id, audio=audio, idempotency_key=key, private_to=reader
+                    chat_id=digest.chat_id,
+                    text=text,
+                    audio=audio,
+                    idempotency_key=key,
+                    private_to=reader,
                 )
             )
             now = self.ctx.clock.now()
@@ -288,7 +331,7 @@ class DigestSender:
 
     async def _item_audio(self, item: DigestItem) -> OutboundAudio:
         assert item.voice_sha and item.compat_sha and item.compat_mime
-        title = item.title or _("Enregistrement n°{position}").format(position=item.position)
+        title = _title(item.title, item.position)
         return OutboundAudio(
             voice=await self._file(item.voice_sha, "audio/ogg", "voice"),
             compat=await self._file(item.compat_sha, item.compat_mime, "compat"),
@@ -310,3 +353,7 @@ class DigestSender:
 
 def _with_ref(file: MediaFile, ref: str | None) -> MediaFile:
     return replace(file, cached_ref=ref)
+
+
+def _title(title: str, position: int) -> str:
+    return title or _("Enregistrement n°{position}").format(position=position)

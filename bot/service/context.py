@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from bot.audio import AudioPipeline
 from bot.clock import Clock
 from bot.config import Settings
-from bot.i18n import _
+from bot.i18n import _, language
 from bot.media_store import MediaMissing, MediaStore
 from bot.metrics import Metrics
 from bot.ports import (
@@ -24,6 +24,7 @@ from bot.ports import (
 )
 from bot.service.audience import Audience
 from bot.service.links import FamilyLinks
+from bot.typography import typeset_message
 from storage.repos import Repositories
 
 log = logging.getLogger("petites_voix")
@@ -38,6 +39,8 @@ class Wakeups:
 
     publisher: asyncio.Event = field(default_factory=asyncio.Event)
     delivery: dict[str, asyncio.Event] = field(default_factory=dict)
+    # The loop that writes and sends teacher notices (bot/service/retention.py).
+    notices: asyncio.Event = field(default_factory=asyncio.Event)
 
     def deliveries(self, platform: str | None = None) -> None:
         for name, event in self.delivery.items():
@@ -125,6 +128,8 @@ class Context:
             choices_prompt=_("Répondez :"),
             document=document,
         )
+        if not adapter.capabilities.links_not_audio:  # a chat, not an e-mail
+            message = typeset_message(message, language())
         for _try in range(REPLY_TRIES):
             await self.pacing.turn(platform, chat_id, adapter.capabilities.per_chat_interval_s)
             try:

@@ -28,6 +28,7 @@ from bot.service.listens import ListenCounts
 from bot.service.onboarding import Onboarding
 from bot.service.parent import ParentCommands
 from bot.service.teacher import TeacherCommands
+from bot.service.thanks import Thanks
 from bot.service.who_speaks import only_tags
 from bot.text_norm import fold
 
@@ -42,6 +43,7 @@ class Dispatcher:
         self.teacher = TeacherCommands(ctx, filing)
         self.parent = ParentCommands(ctx)
         self.listens = ListenCounts(ctx)
+        self.thanks = Thanks(ctx)
 
     def sink_for(self, adapter: ChatAdapter) -> InboundSink:
         platform = adapter.platform
@@ -168,7 +170,10 @@ class Dispatcher:
         prefix = self.ctx.adapters[platform].capabilities.command_prefixes[0]
         teachers = await self.ctx.repos.staff.teachers_of_user(platform, msg.sender.user_id)
         if teachers:
-            await self.ctx.say(platform, msg.chat.chat_id, texts.teacher_command_in_direct(prefix))
+            groups = await self._classes_with_group(platform, [t.class_id for t in teachers])
+            await self.ctx.say(
+                platform, msg.chat.chat_id, texts.teacher_command_in_direct(prefix, groups)
+            )
             return
         if guardian is not None:
             await self.ctx.say(platform, msg.chat.chat_id, texts.parent_help(prefix))
@@ -186,16 +191,27 @@ class Dispatcher:
             return  # the bot is in some group that is no class channel
         await self.filing.receive(platform, msg, channel.class_id)
 
+    async def _classes_with_group(self, platform: str, class_ids: list[int]) -> list[str]:
+        """The names of these classes that have their group on this platform."""
+        names = []
+        for class_id in dict.fromkeys(class_ids):
+            channels = await self.ctx.repos.staff.channels_of_class(class_id)
+            klass = await self.ctx.repos.schools.get_class(class_id)
+            if klass is not None and any(c.platform == platform for c in channels):
+                names.append(klass.name)
+        return names
+
     async def _is_channel(self, platform: str, chat_id: str) -> bool:
         return await self.ctx.repos.staff.channel_for_chat(platform, chat_id) is not None
 
     async def _chat(self, platform: str, msg: TextMessage) -> str:
         """Plain words in a direct chat: a parent's thanks gets a warm word,
         the rest the help that fits the person."""
-        if texts.is_thanks(msg.text) and await self.ctx.repos.families.guardian_by_user(
-            platform, msg.sender.user_id
-        ):
-            return texts.thanks_answer()
+        if texts.is_thanks(msg.text):
+            guardian = await self.ctx.repos.families.guardian_by_user(platform, msg.sender.user_id)
+            if guardian is not None:
+                await self.thanks.record(guardian)
+                return texts.thanks_answer()
         return await self._help(platform, msg)
 
     async def _parent_settings(self, guardian_id: int, prefix: str) -> str:

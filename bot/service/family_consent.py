@@ -126,7 +126,8 @@ class FamilyConsent:
             )
             if held:
                 text += (
-                    f"\nCela retient {texts.plural(held, 'enregistrement')} déjà publié(s) ou "
+                    f"\nCela retient {texts.plural(held, 'enregistrement')} déjà "
+                    f"{'publié' if held < 2 else 'publiés'} ou "
                     f"en attente ; répondez {p}retirer à un enregistrement pour le retirer des "
                     "conversations où il est déjà arrivé."
                 )

@@ -6,10 +6,12 @@ import logging
 
 from bot.audio import AudioRejected
 from bot.delivery.failures import recipient_gone
-from bot.i18n import _, ngettext
+from bot.i18n import _, language, ngettext
 from bot.ports import Activity, OutboundAudio, OutboundMessage, RecipientGone
+from bot.service.captions import clip_list, clip_of
 from bot.service.context import Context
 from bot.service.mixing import compiled
+from bot.typography import typeset_message
 from storage.records import Album, Guardian, Recording
 
 log = logging.getLogger("petites_voix.listening")
@@ -54,14 +56,14 @@ class Listening:
             await adapter.show_activity(chat, Activity.UPLOADING_VOICE)
         except Exception as exc:
             log.debug("chat action failed: %s", type(exc).__name__)
+        recordings = [r for r in recordings if r.voice_sha]
         try:
-            mix = await compiled(
-                self.ctx, [r.voice_sha for r in recordings if r.voice_sha], gap_s=GAP_S
-            )
+            mix = await compiled(self.ctx, [r.voice_sha for r in recordings if r.voice_sha], GAP_S)
         except AudioRejected as exc:
             log.warning("album mix failed: %s", exc.code)
             await self.ctx.say(platform, chat, _("Désolé, je n'arrive pas à assembler l'album."))
             return
+        clips = [await clip_of(self.ctx, r, _title(r)) for r in recordings]
         audio = OutboundAudio(
             voice=await self.ctx.media_file(platform, mix.voice_sha, "audio/ogg", "voice"),
             compat=await self.ctx.media_file(platform, mix.compat_sha, mix.compat_mime, "compat"),
@@ -74,9 +76,13 @@ class Listening:
             waveform=mix.waveform,
         )
         try:
-            receipt = await adapter.send(
-                OutboundMessage(chat_id=chat, audio=audio, private_to=guardian.user_id)
+            message = OutboundMessage(
+                chat_id=chat,
+                text=clip_list(audio.title, clips, GAP_S),
+                audio=audio,
+                private_to=guardian.user_id,
             )
+            receipt = await adapter.send(typeset_message(message, language()))
         except RecipientGone as exc:
             await recipient_gone(self.ctx, platform, guardian.id, exc.reason)
             return
@@ -90,3 +96,7 @@ class Listening:
             if await self.ctx.audience.may_hear(rec, child_id):
                 return True
         return False
+
+
+def _title(rec: Recording) -> str:
+    return rec.title or _("Enregistrement n°{position}").format(position=rec.position)

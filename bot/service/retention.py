@@ -21,6 +21,7 @@ from bot.config import RetentionSettings
 from bot.leadership import DUTIES
 from bot.service.context import Context
 from bot.service.erasure import Erasure
+from bot.service.thanks import Thanks
 from bot.service.year_end import YearEnd
 
 log = logging.getLogger("petites_voix.retention")
@@ -48,6 +49,7 @@ class Retention:
         self.ctx = ctx
         self.erasure = Erasure(ctx)
         self.year = YearEnd(ctx)
+        self.thanks = Thanks(ctx)
 
     async def sweep(self) -> int:
         repos, now = self.ctx.repos, self.ctx.clock.now()
@@ -82,6 +84,7 @@ class Retention:
         loop = asyncio.get_running_loop()
         next_sweep = loop.time()
         while not stopping.is_set():
+            self.ctx.wake.notices.clear()  # set again meanwhile: one more round at once
             try:
                 # The sweep and the year's steps: one process (DUTIES); each
                 # platform's chats and notices: the process running its account.
@@ -93,7 +96,9 @@ class Retention:
                 # The end of the year: announced, then closed, on local dates.
                 if DUTIES in self.ctx.held:
                     await self.year.tick()
+                    # The morning line of parents' thanks, then every notice due.
+                    await self.thanks.tick()
                 await self.year.send_notices()
             except Exception:
                 log.exception("retention sweep failed; trying again later")
-            await nap(LEAVE_EVERY_S, stopping)
+            await nap(LEAVE_EVERY_S, stopping, self.ctx.wake.notices)

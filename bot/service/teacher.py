@@ -213,7 +213,7 @@ class TeacherCommands:
         text = (
             f"Invitation pour la famille de {child.first_name} (classe « {klass.name} »), "
             f"valable jusqu'au {texts.date(invite.expires_at, tz)}, pour "
-            f"{self.ctx.settings.invitations.parent_max_uses} parents au plus :\n"
+            f"{texts.plural(self.ctx.settings.invitations.parent_max_uses, 'parent')} au plus :\n"
             + texts.code_block(
                 invite.code,
                 self.invitations.link(platform, invite.code),
@@ -224,11 +224,13 @@ class TeacherCommands:
         )
         # The code goes to the teacher's private chat, never to the group.
         sent = await self.ctx.say(platform, teacher.chat_id, text)
-        where = "en privé" if sent else "(échec de l'envoi en privé : écrivez-moi d'abord)"
+        what = f"L'invitation pour la famille de {child.first_name}"
         await self._reply(
             platform,
             msg,
-            f"Invitation pour la famille de {child.first_name} envoyée {where}.",
+            f"{what} vous est envoyée en privé."
+            if sent
+            else texts.private_send_failed(what, f"{self._prefix(platform)}invitation {name}"),
         )
 
     async def revoke(self, platform: str, msg: TextMessage, command: Command, klass: Class) -> None:
@@ -251,12 +253,14 @@ class TeacherCommands:
             class_id=klass.id,
             detail=child.first_name,
         )
-        await self._reply(
-            platform,
-            msg,
-            f"{count} invitation(s) pour la famille de {child.first_name} annulée(s) : elles ne "
-            "servent plus. Les parents déjà inscrits le restent.",
-        )
+        family = f"pour la famille de {child.first_name}"
+        if count == 0:
+            done = f"Aucune invitation en cours {family} : rien à annuler."
+        elif count == 1:
+            done = f"1 invitation {family} annulée : elle ne sert plus."
+        else:
+            done = f"{count} invitations {family} annulées : elles ne servent plus."
+        await self._reply(platform, msg, done + " Les parents déjà inscrits le restent.")
 
     async def co_teacher(
         self, platform: str, msg: TextMessage, command: Command, klass: Class
@@ -270,7 +274,7 @@ class TeacherCommands:
             class_id=klass.id,
         )
         tz = self.ctx.settings.schedule.timezone
-        await self.ctx.say(
+        sent = await self.ctx.say(
             platform,
             teacher.chat_id,
             f"Invitation pour un(e) collègue ou l'ATSEM de la classe « {klass.name} », à usage "
@@ -282,10 +286,13 @@ class TeacherCommands:
                 self.invitations.web_link(invite.code),
             ),
         )
+        what = "L'invitation de co-enseignant(e)"
         await self.ctx.say(
             platform,
             msg.chat.chat_id,
-            "Invitation de co-enseignant(e) envoyée en privé.",
+            f"{what} vous est envoyée en privé."
+            if sent
+            else texts.private_send_failed(what, f"{self._prefix(platform)}coenseignant"),
         )
 
     async def _teacher(self, platform: str, msg: TextMessage, klass: Class) -> Teacher:
@@ -324,20 +331,32 @@ class TeacherCommands:
         teacher = await self._teacher(platform, msg, klass)
         document = await class_slips_pdf(self.ctx, self.invitations, klass, platform, language)
         both = f", en français et en {LANGUAGE_NAMES_FR[language]}" if language else ""
+        slips = (
+            f"L'invitation de la classe « {klass.name} »{both}, à imprimer et coller dans "
+            "le cahier de liaison."
+            if len(children) == 1
+            else f"Les {len(children)} invitations de la classe « {klass.name} »{both}, à "
+            "imprimer et coller dans les cahiers de liaison."
+        )
         try:
-            await self.ctx.say(
-                platform,
-                teacher.chat_id,
-                f"Les {len(children)} invitations de la classe « {klass.name} »{both}, à "
-                "imprimer et coller dans les cahiers de liaison.",
-                document=document,
-            )
+            sent = await self.ctx.say(platform, teacher.chat_id, slips, document=document)
         finally:
             shutil.rmtree(document.path.parent, ignore_errors=True)
+        what = "L'invitation à imprimer" if len(children) == 1 else "Les invitations à imprimer"
         await self.ctx.say(
             platform,
             msg.chat.chat_id,
-            "Invitations à imprimer envoyées en privé.",
+            (
+                f"{what} vous est envoyée en privé."
+                if len(children) == 1
+                else f"{what} vous sont envoyées en privé."
+            )
+            if sent
+            else texts.private_send_failed(
+                what,
+                f"{self._prefix(platform)}invitations {wanted}".rstrip(),
+                several=len(children) > 1,
+            ),
         )
 
     async def weekly_digest(
@@ -401,16 +420,26 @@ class TeacherCommands:
                 details.append(f"{line.paused} en pause")
             blocked = line.suspended - line.email_refused
             if blocked:
-                details.append(f"{blocked} injoignable (a bloqué le robot ?)")
+                unreachable = "injoignable" if blocked < 2 else "injoignables"
+                details.append(f"{blocked} {unreachable} (a bloqué le robot ?)")
             if line.email_refused:
+                refused = line.email_refused
+                codes = f" (code {', '.join(line.refusal_codes)})" if line.refusal_codes else ""
                 details.append(
-                    f"{line.email_refused} adresse e-mail refusée par le serveur"
-                    + (f" (code {', '.join(line.refusal_codes)})" if line.refusal_codes else "")
+                    (
+                        f"{refused} adresse e-mail refusée par le serveur"
+                        if refused < 2
+                        else f"{refused} adresses e-mail refusées par le serveur"
+                    )
+                    + codes
                 )
             if line.consent is not True:
                 details.append("accord d'enregistrement non donné")
             out.append(f"• {line.first_name} : " + ", ".join(details))
-        out.insert(1, f"{families} famille(s) inscrite(s) sur {len(lines_)} enfants.")
+        signed = "inscrite" if families < 2 else "inscrites"
+        out.insert(
+            1, f"{texts.families(families)} {signed} sur {texts.plural(len(lines_), 'enfant')}."
+        )
         reach = texts.family_reach(lines_)
         if reach:
             out.insert(2, reach)

@@ -131,10 +131,25 @@ def unknown_command(typed: str, p: str) -> str:
     ).format(typed=typed, p=p)
 
 
-def teacher_command_in_direct(p: str) -> str:
+def teacher_command_in_direct(p: str, groups: list[str]) -> str:
+    """A group command typed in the teacher's private chat: where to type it,
+    and how to set the group up only when there is none yet."""
+    if groups:
+        where = names_list([f"« {g} »" for g in groups])
+        return f"Cette commande se tape dans le groupe de la classe ({where}), pas ici."
     return (
         "Cette commande se tape dans le groupe de la classe, pas ici. "
         f"Ajoutez-moi au groupe de la classe puis tapez {p}classe."
+    )
+
+
+def private_send_failed(what: str, again: str, several: bool = False) -> str:
+    """What was meant for the teacher's private chat did not reach it: said
+    as such (never « envoyée »), with what to do."""
+    verb = "n'ont pas pu vous être envoyées" if several else "n'a pas pu vous être envoyée"
+    return (
+        f"{what} {verb} en privé : je ne peux pas encore vous écrire. Écrivez-moi d'abord "
+        f"en privé (un simple bonjour), puis tapez à nouveau {again} ici."
     )
 
 
@@ -297,11 +312,18 @@ def add_to_group_button(caps: Capabilities) -> tuple[Choice, ...]:
 
 
 # How parents say thank you (folded), in the families' common languages.
-THANKS = ("merci", "thanks", "thank you", "gracias", "obrigad", "tesekkur", "شكرا")
+THANKS = ("merci", "thanks", "thank you", "thx", "gracias", "obrigad", "tesekkur", "شكرا")
+# A message made of these alone says thank you too ("🙏", "❤️❤️").
+THANKS_SIGNS = frozenset("🙏❤♥😊🥰😍💕💖💗💐🌸🤗👍👏")
+# Invisible joiners and variation selectors inside emoji, and punctuation.
+NOT_SIGNS = frozenset("\ufe0f\ufe0e\u200d!.")
 
 
 def is_thanks(text: str) -> bool:
-    """A short thank-you ("Merci !", "merci beaucoup 🙏"), not a question."""
+    """A short thank-you ("Merci !", "merci beaucoup 🙏", "❤️"), not a question."""
+    signs = [c for c in text if not c.isspace() and c not in NOT_SIGNS]
+    if signs and len(signs) <= 6 and all(c in THANKS_SIGNS for c in signs):
+        return True
     words = "".join(c if c.isalnum() or c.isspace() else " " for c in fold(text)).split()
     if not words or len(words) > 6 or "?" in text:
         return False

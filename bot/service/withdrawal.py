@@ -85,13 +85,16 @@ class Withdrawal:
 def _withdrawn_text(label: str, delivered: int, deleted: int, in_mixes: int, stopped: int) -> str:
     text = f"Retiré : {label} n'est plus proposé aux familles."
     if delivered:
-        text += f" Effacé chez {deleted} famille(s) sur {delivered} qui l'avaient reçu"
+        had = "qui l'avait reçu" if delivered < 2 else "qui l'avaient reçu"
+        text += f" Effacé chez {texts.families(deleted)} sur {delivered} {had}"
         text += "." if deleted == delivered else " (la messagerie ne permet plus les autres)."
     if in_mixes:
+        got = "l'a reçu" if in_mixes < 2 else "l'ont reçu"
         text += (
-            f" {in_mixes} famille(s) l'ont reçu dans un résumé regroupant plusieurs "
+            f" {texts.families(in_mixes)} {got} dans un résumé regroupant plusieurs "
             "enregistrements en un seul : je ne peux pas l'en retirer sans effacer tout le résumé."
         )
     if stopped:
-        text += f" {stopped} envoi(s) en attente arrêté(s)."
+        stopped_word = "arrêté" if stopped < 2 else "arrêtés"
+        text += f" {texts.plural(stopped, 'envoi')} en attente {stopped_word}."
     return text

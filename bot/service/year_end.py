@@ -19,6 +19,7 @@ from bot.service import texts
 from bot.service.context import Context
 from bot.service.erasure import Erasure
 from bot.service.quiet_hours import next_allowed
+from bot.typography import typeset
 
 log = logging.getLogger("petites_voix.year_end")
 
@@ -186,7 +187,7 @@ class YearEnd:
                     await adapter.send(
                         OutboundMessage(
                             chat_id=notice.chat_id,
-                            text=notice.text,
+                            text=typeset(notice.text, "fr"),  # teachers read French
                             idempotency_key=f"pv-notice-{notice.id}",
                         )
                     )

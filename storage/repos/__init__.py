@@ -23,6 +23,7 @@ from storage.repos.pages import FamilyPageRepo
 from storage.repos.recordings import RecordingRepo
 from storage.repos.schools import SchoolRepo
 from storage.repos.staff import StaffRepo
+from storage.repos.thanks import ThanksRepo
 from storage.repos.year_end import YearEndRepo
 
 __all__ = [
@@ -69,6 +70,7 @@ class Repositories:
     listens: ListenRepo
     year_end: YearEndRepo
     holders: AccountHolderRepo
+    thanks: ThanksRepo
 
     @classmethod
     def over(cls, db: Database) -> Repositories:
@@ -92,6 +94,7 @@ class Repositories:
             listens=ListenRepo(db),
             year_end=YearEndRepo(db),
             holders=AccountHolderRepo(db),
+            thanks=ThanksRepo(db),
         )
 
     @asynccontextmanager

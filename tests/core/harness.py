@@ -17,6 +17,7 @@ from bot.clock import ManualClock
 from bot.config import DeliverySettings, ScheduleSettings, Settings
 from bot.ports import Attachment, ChatAdapter, ChatRef, MediaMessage, Sender, TextMessage
 from bot.service.links import PageUrl
+from bot.service.thanks import Thanks
 
 # The teachers' recordings and broken files, kept with the tests.
 SAMPLES = Path(__file__).resolve().parents[1] / "samples"
@@ -181,8 +182,9 @@ class Stage:
         Idle means, seen several times in a row: no delivery or digest due
         (``next_try_at`` <= now), no digest period due and not yet planned (the
         alarm's tick is done here rather than waited for), no recording past
-        its undo window still waiting, none being filed or prepared, no send
-        in flight in a worker or on the platform. Work found is woken up and
+        its undo window still waiting, none being filed or prepared, no morning
+        line of thanks due and no teacher notice unsent, no send in flight in a
+        worker or on the platform. Work found is woken up and
         given time; past ``timeout`` the test fails naming what stayed busy.
         """
         loop = asyncio.get_running_loop()
@@ -215,6 +217,13 @@ class Stage:
                 return f"a delivery due on {platform}"
             if await repos.digests.due(platform, now, 1):
                 return f"a digest due on {platform}"
+        if await Thanks(svc.ctx).due():
+            svc.ctx.wake.notices.set()
+            return "the morning line of thanks is due"
+        for platform in svc.ctx.adapters:
+            if await repos.year_end.notices(platform):
+                svc.ctx.wake.notices.set()
+                return f"a teacher notice due on {platform}"
         if any(worker._in_flight for worker in svc.workers):
             return "a send in flight in a delivery worker"
         if self.adapter.in_flight:

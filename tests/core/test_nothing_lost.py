@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from adapters.memory import MemoryAdapter
+from adapters.memory import MemoryAdapter, plain
 from bot.ports import ChatRef, Sender, Unreadable
 from bot.service import filing, texts
 from storage.records import Recording
@@ -83,7 +83,7 @@ async def test_database_locked_for_good_the_teacher_is_told_then_it_is_confirmed
     message_id = await stage.post_audio(TEACHER, sample(CLIP), caption="Perdu ?")
 
     assert fault.raised == stage.adapter.retry.attempts
-    told = [s for s in stage.adapter.sent if s.message.text == texts.media_not_recorded()]
+    told = [s for s in stage.adapter.sent if plain(s.message.text) == texts.media_not_recorded()]
     assert len(told) == 1
     assert told[0].message.chat_id == GROUP and told[0].message.reply_to == message_id
     assert "Renvoyez-le dans quelques minutes" in told[0].message.text
@@ -187,5 +187,5 @@ async def test_an_undecryptable_message_gets_an_answer_asking_to_post_it_again(
     await stage.adapter.push(Unreadable("$chiffre2", ChatRef("papa", True), Sender("papa")))
     for chat, message_id in ((GROUP, "$chiffre1"), ("papa", "$chiffre2")):
         last = [s for s in stage.adapter.sent if s.message.chat_id == chat][-1].message
-        assert last.text == texts.unreadable() and last.reply_to == message_id
+        assert plain(last.text) == texts.unreadable() and last.reply_to == message_id
         assert "envoyer à nouveau" in last.text

@@ -133,7 +133,7 @@ async def test_retirer_removes_a_recording_from_the_digest_that_carried_it(
     assert audio_titles(stage, "papa") == [f"{LOUP} : Groupe 1", f"{LOUP} : Groupe 2"]
 
     answer = await _withdraw(stage, m1)
-    assert "Effacé chez 2 famille(s) sur 2 qui l'avaient reçu." in answer
+    assert "Effacé chez 2 familles sur 2 qui l'avaient reçu." in answer
     for chat in ("papa", "maman"):
         gone = [s.deleted for s in stage.adapter.audio_to(chat)]
         assert gone == [True, False], chat
@@ -151,7 +151,7 @@ async def test_retirer_of_a_recording_inside_a_compiled_digest_says_what_it_cann
     assert audio_titles(stage, "papa") == ["Résumé : 4 enregistrements"]
 
     answer = await _withdraw(stage, m1)
-    assert "1 famille(s) l'ont reçu dans un résumé regroupant" in answer
+    assert "1 famille l'a reçu dans un résumé regroupant" in answer
     assert "la messagerie ne permet plus" not in answer
     assert not any(s.deleted for s in stage.adapter.audio_to("papa"))
 

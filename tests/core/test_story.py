@@ -85,7 +85,7 @@ async def test_withdraw_after_delivery_removes_it_from_parents(stage: Stage) -> 
     await _sent_everywhere(stage, 1)
     await stage.say(TEACHER, "/retirer", chat=GROUP, reply_to=posted)
     answer = stage.adapter.texts_to(GROUP)[-1]
-    assert "Retiré" in answer and "3 famille(s) sur 3" in answer
+    assert "Retiré" in answer and "3 familles sur 3" in answer
     assert all(s.deleted for s in stage.adapter.sent if s.message.audio)
     status = await admin.status(stage.svc.ctx)
     assert status["recordings"] == 0

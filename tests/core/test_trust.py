@@ -70,7 +70,7 @@ async def test_revoked_invitation_no_longer_works(stage: Stage) -> None:
     await stage.say(TEACHER, "/invitation Lina", chat=GROUP)
     code = code_in(stage.adapter.texts_to(TEACHER)[-1])
     await stage.say(TEACHER, "/révoquer lina", chat=GROUP)
-    assert "1 invitation(s)" in stage.adapter.texts_to(GROUP)[-1]
+    assert "1 invitation pour la famille" in stage.adapter.texts_to(GROUP)[-1]
     await stage.say("papa", f"/start {code}")
     assert "Je ne reconnais pas ce code" in stage.adapter.texts_to("papa")[-1]
 

@@ -32,7 +32,7 @@ async def test_parents_counts_and_lists_each_way_families_are_reached(
 
     answer = await parents_answer(stage)
     lines = answer.splitlines()
-    assert "4 famille(s) inscrite(s) sur 5 enfants." in lines
+    assert "4 familles inscrites sur 5 enfants." in lines
     assert (
         "Elles reçoivent : 1 memory, 2 par e-mail seulement, "
         "1 avec leur page web seulement." in lines

@@ -33,6 +33,8 @@ from nio.crypto.attachments import decrypt_attachment
 
 from adapters.matrix.devkit.synapse import SynapseServer
 
+_PLAIN = str.maketrans({"\u202f": " ", "\u00a0": " ", "’": "'"})
+
 
 @dataclass(frozen=True)
 class Received:
@@ -51,7 +53,9 @@ class Received:
 
     @property
     def body(self) -> str:
-        return str(self.content.get("body", ""))
+        """The text read plain: French no-break spaces and ’ as the
+        characters people type (``content`` keeps the event as sent)."""
+        return str(self.content.get("body", "")).translate(_PLAIN)
 
 
 @dataclass
