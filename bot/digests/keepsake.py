@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.i18n import _, ngettext
 from bot.service import texts
 from bot.service.context import Context
-from bot.service.year_end import french_day, last_day
+from bot.service.year_end import last_day
 from storage.records import Album, Child, Recording
 from storage.repos.year_end import ANNOUNCE_PREFIX, KEEPSAKE_PREFIX
 
@@ -27,18 +28,18 @@ def child_of(period_key: str) -> int | None:
 
 
 def deletion_day(ctx: Context, period_key: str) -> str:
-    return french_day(last_day(year_of(period_key), ctx.settings.retention.school_year_end))
+    """The deletion date in the reader's language (call it while speaking it)."""
+    return texts.full_day(last_day(year_of(period_key), ctx.settings.retention.school_year_end))
 
 
 def announcement_text(deletion: str) -> str:
-    return (
-        "L'année scolaire se termine. Le "
-        f"{deletion}, tous les enregistrements de la classe seront effacés, "
-        "ainsi que les informations de votre famille.\n"
+    return _(
+        "L'année scolaire se termine. Le {date}, tous les enregistrements de la "
+        "classe seront effacés, ainsi que les informations de votre famille.\n"
         "Avant cela, vous recevrez ici le souvenir de l'année de votre enfant : "
         "un enregistrement par album. Pensez à les enregistrer sur votre téléphone "
         "pour les garder."
-    )
+    ).format(date=deletion)
 
 
 @dataclass(frozen=True)
@@ -70,20 +71,32 @@ async def keepsake_parts(ctx: Context, child: Child) -> list[AlbumPart]:
 
 def keepsake_text(child: Child, class_name: str, parts: list[AlbumPart], deletion: str) -> str:
     full = [p for p in parts if p.recordings]
-    albums = "1 album" if len(full) == 1 else f"{len(full)} albums"
+    albums = ngettext("{count} album", "{count} albums", len(full)).format(count=len(full))
     lines = [
-        f"Le souvenir de l'année de {child.first_name} ({class_name}) : {albums}, "
-        "un enregistrement par album ci-dessous.",
+        _(
+            "Le souvenir de l'année de {child} ({klass}) : {albums}, "
+            "un enregistrement par album ci-dessous."
+        ).format(child=child.first_name, klass=class_name, albums=albums),
         "",
     ]
     for part in full:
         count = len(part.recordings)
-        what = "1 enregistrement" if count == 1 else f"{count} enregistrements"
-        lines.append(f"• « {part.album.title} » : {what}, {texts.duration(part.duration_s)}")
+        what = ngettext("{count} enregistrement", "{count} enregistrements", count).format(
+            count=count
+        )
+        lines.append(
+            _("• « {album} » : {what}, {duration}").format(
+                album=part.album.title, what=what, duration=texts.duration(part.duration_s)
+            )
+        )
     lines.append("")
-    lines.append(f"Gardez-les : le {deletion}, les enregistrements de l'année seront effacés.")
+    lines.append(
+        _("Gardez-les : le {date}, les enregistrements de l'année seront effacés.").format(
+            date=deletion
+        )
+    )
     return "\n".join(lines)
 
 
 def keepsake_title(child: Child, album: Album) -> str:
-    return f"{album.title} : l'année de {child.first_name}"
+    return _("{album} : l'année de {child}").format(album=album.title, child=child.first_name)

@@ -101,6 +101,15 @@ def day_words(day: Date) -> str:
     return format_date(day, _("EEEE d MMMM"), locale=language())
 
 
+def full_day(day: Date) -> str:
+    """« lundi 6 juillet 2027 » in the reader's language; French says « 1er »."""
+    if language() == "fr":
+        number = "1er" if day.day == 1 else str(day.day)
+        return f"{WEEKDAYS[day.weekday()]} {number} {MONTHS[day.month - 1]} {day.year}"
+    # Translators: a CLDR date pattern (weekday, day, month, year), not words.
+    return format_date(day, _("EEEE d MMMM y"), locale=language())
+
+
 def moment(when: datetime, tz: ZoneInfo, now: datetime) -> str:
     local, today = when.astimezone(tz), now.astimezone(tz)
     clock = f"{local.hour}h{local.minute:02d}"

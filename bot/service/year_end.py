@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from bot.i18n import SOURCE, speaking
 from bot.ports import OutboundMessage
 from bot.service import texts
 from bot.service.context import Context
@@ -46,8 +47,9 @@ def last_day(year: int, rules: tuple[int, int]) -> date:
 
 
 def french_day(day: date) -> str:
-    number = "1er" if day.day == 1 else str(day.day)
-    return f"{texts.WEEKDAYS[day.weekday()]} {number} {texts.MONTHS[day.month - 1]} {day.year}"
+    """For teachers and operators, who read French."""
+    with speaking(SOURCE):
+        return texts.full_day(day)
 
 
 @dataclass(frozen=True)

@@ -221,3 +221,39 @@ async def test_a_pause_does_not_cancel_the_keepsake(tmp_path: Path) -> None:
         ]
     finally:
         await stage.stop()
+
+
+async def test_the_year_end_speaks_each_family_s_language(tmp_path: Path) -> None:
+    """A Portuguese family reads the announcement, its date and its keepsake
+    in Portuguese; a French one in French, from the same run."""
+    stage = year_stage(tmp_path / "data")
+    await stage.start()
+    try:
+        await stage.setup_class(TEACHER)
+        await stage.invite_parent(TEACHER, "Lina", "papa")
+        await stage.invite_parent(TEACHER, "Tom", "mae")
+        await stage.say("mae", "/langue pt")
+        await stage.post_audio(TEACHER, sample(CLIP), caption="Tous #classe")
+        await stage.publish()
+        await settle(stage)
+        stage.clock.set(paris(2027, 6, 19, 9))  # D-14
+        await YearEnd(stage.svc.ctx).tick()
+        await settle(stage)
+        assert len(announcements(stage.adapter, "papa")) == 1
+        assert announcements(stage.adapter, "mae") == []
+        (notice,) = [t for t in stage.adapter.texts_to("mae") if "O ano escolar" in t]
+        assert "sábado, 3 de julho de 2027" in notice
+        assert "effacé" not in notice and "juillet" not in notice
+
+        stage.clock.set(paris(2027, 7, 3, 9))
+        repos = stage.svc.ctx.repos
+        assert await repos.year_end.plan_keepsakes(2027, paris(2027, 7, 3, 10), stage.clock.now())
+        stage.clock.set(paris(2027, 7, 3, 10))
+        await settle(stage)
+        (text,) = [t for t in stage.adapter.texts_to("mae") if "A recordação do ano de Tom" in t]
+        assert "1 álbum" in text and "sábado, 3 de julho de 2027" in text
+        titles = [s.message.audio.title for s in stage.adapter.audio_to("mae") if s.message.audio]
+        assert any(t.endswith(": o ano de Tom") for t in titles), titles
+        assert any("Le souvenir de l'année de Lina" in t for t in stage.adapter.texts_to("papa"))
+    finally:
+        await stage.stop()
