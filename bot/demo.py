@@ -134,7 +134,7 @@ async def family_with_only_a_page(base: str, code: str, say: Say) -> tuple[str, 
         async with http.get(page_url) as resp:
             page = await resp.text()
             status = resp.status
-    titles = re.findall(r"<h3>(.*?)</h3>", page)
+    titles = re.findall(r"<h3>(?:<bdi>)?(.*?)(?:</bdi>)?</h3>", page)
     say(f"  La page de la famille de Sami (à garder dans ses favoris) : {page_url}")
     say(f"  Ouverte ({status}) : {len(titles)} enregistrement(s) à écouter : {', '.join(titles)}")
     return page_url, titles

@@ -44,6 +44,7 @@ class Subscribed:
     child: Child
     klass: Class
     already: bool
+    language: str | None = None  # what the new e-mail family reads, when told
 
 
 class EmailSignup:
@@ -162,15 +163,17 @@ class EmailSignup:
         if not await repos.invitations.use(invitation.id):
             return "used"
         guardian = await repos.families.upsert_guardian(PLATFORM, address, address, now)
-        chosen = supported(str(payload.get("l", "")))
+        # The language its invitation page was read in, else its family page's.
+        chosen = supported(str(payload.get("l", ""))) or supported(
+            await repos.pages.language_of(child.id)
+        )
         if chosen is not None and chosen != guardian.language:
-            # The language its invitation page was read in.
             await repos.families.set_language(guardian.id, chosen)
         # By e-mail, one message a day at most unless the family changes it.
         await repos.families.subscribe(guardian.id, child.id, klass.id, now, "quotidien")
         await repos.email_contacts.used(child.id, address)
         await repos.audit.record("parent", "email_confirmed", now, class_id=klass.id)
-        return Subscribed(child, klass, already=False)
+        return Subscribed(child, klass, already=False, language=chosen)
 
     async def unsubscribe(self, token: str) -> bool:
         """One-click unsubscribe (RFC 8058): erase this e-mail guardian.

@@ -18,6 +18,7 @@ import os
 import secrets
 from pathlib import Path
 
+from bot.i18n import SOURCE, supported
 from bot.service.context import Context
 
 KEY_FILE = "web.key"
@@ -98,3 +99,21 @@ class FamilyPages:
         if not self.enabled:
             return None
         return self.url(await self.token_for(child_id))
+
+    async def language_chosen(self, child_id: int) -> str | None:
+        """The language chosen for the page itself, if any."""
+        return supported(await self.ctx.repos.pages.language_of(child_id))
+
+    async def language_of(self, child_id: int) -> str:
+        """The language the family's page and feed speak: the one chosen for
+        the page (invitation page, the page's chooser, /langue), else its
+        first guardian's, else French."""
+        repos = self.ctx.repos
+        chosen = await self.language_chosen(child_id)
+        if chosen:
+            return chosen
+        for guardian_id in await repos.families.guardians_of_child(child_id):
+            guardian = await repos.families.get_guardian(guardian_id)
+            if guardian is not None:
+                return supported(guardian.language) or SOURCE
+        return SOURCE

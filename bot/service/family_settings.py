@@ -70,6 +70,14 @@ class FamilySettings:
                 immediate = all(s.frequency == "immediat" for s in others)
                 await self.planner.resume(sub.guardian_id, immediate)
 
+    async def set_language(self, child_id: int, language: str) -> None:
+        """The page's chooser: the page and every guardian of the child (the
+        same store as /langue), so chat, e-mails and the page agree."""
+        repos = self.ctx.repos
+        await repos.pages.set_language(child_id, language)
+        for guardian_id in await repos.families.guardians_of_child(child_id):
+            await repos.families.set_language(guardian_id, language)
+
     async def set_consent(self, child_id: int, answer: bool) -> None:
         """The family's own answer for its child, from its page."""
         repos, now = self.ctx.repos, self.ctx.clock.now()

@@ -44,6 +44,8 @@ class Languages:
             )
             return
         await self.ctx.repos.families.set_language(guardian.id, wanted)
+        for child in await self.ctx.repos.families.subscribed_children(guardian.id):
+            await self.ctx.repos.pages.set_language(child.id, wanted)  # its page agrees
         with speaking(wanted):
             await self.ctx.say(
                 platform,

@@ -106,6 +106,15 @@ class YearEnd:
             self.ctx.wake.deliveries()
         return created
 
+    async def keepsake_plan(self) -> YearEndPlan | None:
+        """The year whose keepsakes a family may download from its page now:
+        from the announcement (two weeks ahead) until the year is closed."""
+        closing = await self.to_close()
+        if closing is not None:
+            return closing
+        coming = self.upcoming()
+        return coming if (coming.last_day - self.today()).days <= ANNOUNCE_DAYS else None
+
     async def waiting(self) -> bool:
         """The year's last day has come and the year is not closed: its
         recordings stay for the keepsakes until :meth:`close` erases them."""

@@ -12,6 +12,7 @@ import html
 
 from aiohttp import web
 
+from bot.i18n import N_, _, language, speaking, supported, text_direction
 from bot.service.context import Context
 from bot.service.email_signup import EmailSignup, Subscribed
 
@@ -22,54 +23,61 @@ def register(app: web.Application, ctx: Context) -> None:
     async def ask(request: web.Request) -> web.Response:
         form = await request.post()
         address = str(form.get("adresse", ""))
-        # The language the invitation page was shown in, when the form says it.
-        language = str(form.get("langue", "")) or None
-        outcome = await signup.ask(
-            request.match_info["code"], address, request.remote or "", language=language
-        )
-        if outcome == "sent":
-            return page(
-                "Vérifiez votre messagerie",
-                "Un message vient de partir vers l'adresse indiquée. Ouvrez le lien qu'il "
-                "contient pour confirmer (il reste valable 3 jours). Rien ne vous sera envoyé "
-                "avant.",
+        # The invitation page's language, carried by its form, then by the
+        # confirmation link: the new e-mail guardian reads it.
+        with speaking(supported(str(form.get("langue", ""))) or language()) as lang:
+            outcome = await signup.ask(
+                request.match_info["code"], address, request.remote or "", language=lang
             )
-        return page("Adresse non enregistrée", ASK_PROBLEMS.get(outcome, UNKNOWN), status=400)
+            if outcome == "sent":
+                return page(
+                    _("Vérifiez votre messagerie"),
+                    _(
+                        "Un message vient de partir vers l'adresse indiquée. Ouvrez le lien "
+                        "qu'il contient pour confirmer (il reste valable 3 jours). Rien ne vous "
+                        "sera envoyé avant."
+                    ),
+                )
+            problem = ASK_PROBLEMS.get(outcome, UNKNOWN)
+            return page(_("Adresse non enregistrée"), _(problem), status=400)
 
     async def confirm_page(request: web.Request) -> web.Response:
         return page(
-            "Recevoir les enregistrements par e-mail",
-            "Pour confirmer votre adresse, appuyez sur le bouton.",
-            button="Oui, je confirme",
+            _("Recevoir les enregistrements par e-mail"),
+            _("Pour confirmer votre adresse, appuyez sur le bouton."),
+            button=_("Oui, je confirme"),
         )
 
     async def confirm(request: web.Request) -> web.Response:
         done = await signup.confirm(request.match_info["token"])
         if not isinstance(done, Subscribed):
-            return page("Lien périmé", CONFIRM_PROBLEMS.get(done, UNKNOWN), status=410)
+            return page(_("Lien périmé"), _(CONFIRM_PROBLEMS.get(done, UNKNOWN)), status=410)
         link = await ctx.links.page(done.child.id) if ctx.links else None
-        text = (
-            f"Vous recevrez par e-mail les enregistrements de la classe {done.klass.name} "
-            f"({done.klass.school_name}), pour {done.child.first_name} : un message par jour "
-            "au plus, en fin de journée. Chaque message a un lien pour changer de rythme ou "
-            "ne plus rien recevoir."
-        )
-        return page("C'est fait !", text, link=link, link_label="La page de votre famille")
+        child = done.child.first_name
+        with speaking(done.language or language()):
+            text = _(
+                "Vous recevrez par e-mail les enregistrements de la classe {class_name} "
+                "({school}), pour {child} : un message par jour au plus, en fin de journée. "
+                "Chaque message a un lien pour changer de rythme ou ne plus rien recevoir."
+            ).format(class_name=done.klass.name, school=done.klass.school_name, child=child)
+            return page(
+                _("C'est fait !"), text, link=link, link_label=_("La page de votre famille")
+            )
 
     async def unsubscribe_page(request: web.Request) -> web.Response:
         if not await signup.knows_unsubscribe(request.match_info["token"]):
-            return page("Déjà fait", GONE)
+            return page(_("Déjà fait"), _(GONE))
         return page(
-            "Ne plus recevoir d'e-mails",
-            "Vous ne recevrez plus rien à cette adresse et elle sera effacée.",
-            button="Me désinscrire",
+            _("Ne plus recevoir d'e-mails"),
+            _("Vous ne recevrez plus rien à cette adresse et elle sera effacée."),
+            button=_("Me désinscrire"),
         )
 
     async def unsubscribe(request: web.Request) -> web.Response:
         # RFC 8058: the mail client posts "List-Unsubscribe=One-Click"; the
         # page's button posts an empty form. Either way the answer is 200.
         await signup.unsubscribe(request.match_info["token"])
-        return page("C'est fait", GONE)
+        return page(_("C'est fait"), _(GONE))
 
     app.router.add_post("/i/{code}/email", ask)
     app.router.add_get("/e/confirmer/{token}", confirm_page)
@@ -78,21 +86,23 @@ def register(app: web.Application, ctx: Context) -> None:
     app.router.add_post("/e/desinscription/{token}", unsubscribe)
 
 
-UNKNOWN = "Ce lien ne marche pas. Demandez une nouvelle invitation à l'enseignant(e)."
+# Marked here, translated when shown (in the visitor's language).
+UNKNOWN = N_("Ce lien ne marche pas. Demandez une nouvelle invitation à l'enseignant(e).")
 ASK_PROBLEMS = {
-    "address": "Cette adresse e-mail semble incomplète. Revenez en arrière pour la corriger.",
-    "expired": "Cette invitation a expiré. Demandez-en une nouvelle à l'enseignant(e).",
-    "used": "Cette invitation a déjà servi autant de fois que prévu. Demandez-en une nouvelle.",
-    "too_many": "Trop d'essais depuis cette connexion. Réessayez dans un quart d'heure.",
-    "not_sent": "Le message n'a pas pu partir. Réessayez dans un moment.",
+    "address": N_("Cette adresse e-mail semble incomplète. Revenez en arrière pour la corriger."),
+    "expired": N_("Cette invitation a expiré. Demandez-en une nouvelle à l'enseignant(e)."),
+    "used": N_("Cette invitation a déjà servi autant de fois que prévu. Demandez-en une nouvelle."),
+    "too_many": N_("Trop d'essais depuis cette connexion. Réessayez dans un quart d'heure."),
+    "not_sent": N_("Le message n'a pas pu partir. Réessayez dans un moment."),
 }
 CONFIRM_PROBLEMS = {
-    "invalid": "Ce lien de confirmation a expiré ou ne marche pas. Recommencez depuis "
-    "l'invitation.",
-    "expired": "L'invitation a expiré. Demandez-en une nouvelle à l'enseignant(e).",
-    "used": "L'invitation a déjà servi autant de fois que prévu. Demandez-en une nouvelle.",
+    "invalid": N_(
+        "Ce lien de confirmation a expiré ou ne marche pas. Recommencez depuis l'invitation."
+    ),
+    "expired": N_("L'invitation a expiré. Demandez-en une nouvelle à l'enseignant(e)."),
+    "used": N_("L'invitation a déjà servi autant de fois que prévu. Demandez-en une nouvelle."),
 }
-GONE = "Cette adresse ne recevra plus rien de Petites Voix ; elle est effacée."
+GONE = N_("Cette adresse ne recevra plus rien de Petites Voix ; elle est effacée.")
 
 
 def page(
@@ -104,9 +114,10 @@ def page(
     link_label: str = "",
     status: int = 200,
 ) -> web.Response:
-    """A small French page in the family pages' style; its button posts to
-    the same address."""
+    """A small page in the family pages' style, in the language spoken now;
+    its button posts to the same address."""
     e = html.escape
+    lang = language()
     parts = [f"<h1>{e(title)}</h1>", f"<p>{e(message)}</p>"]
     if button:
         parts.append(
@@ -115,7 +126,8 @@ def page(
     if link:
         parts.append(f'<p><a class="bouton" href="{e(link)}">{e(link_label)}</a></p>')
     body = (
-        '<!doctype html><html lang="fr"><head><meta charset="utf-8">'
+        f'<!doctype html><html lang="{lang}" dir="{text_direction(lang)}"><head>'
+        '<meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         '<meta name="robots" content="noindex, nofollow">'
         f"<title>{e(title)} · Petites Voix</title>"

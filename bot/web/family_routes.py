@@ -4,25 +4,39 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from aiohttp import web
+from babel.dates import format_date
 
+from bot.i18n import N_, SOURCE, _, language, speaking, supported
 from bot.service import texts
 from bot.service.family_settings import FREQUENCIES
-from bot.text_norm import of
+from bot.web.keepsake_routes import keepsake_of
 from bot.web.services import WebServices
 from storage.records import Recording
 
+# Marked here, translated when the page is drawn (in the family's language).
 FREQUENCY_LABELS = {
-    "immediat": "Dès qu'ils sont publiés (jamais la nuit)",
-    "quotidien": "Un résumé chaque soir",
-    "hebdomadaire": "Un résumé chaque semaine",
+    "immediat": N_("Dès qu'ils sont publiés (jamais la nuit)"),
+    "quotidien": N_("Un résumé chaque soir"),
+    "hebdomadaire": N_("Un résumé chaque semaine"),
 }
 NOTICES = {
-    "frequence": "C'est noté : votre choix de fréquence est enregistré.",
-    "pause": "Les envois sont en pause. La page reste là.",
-    "reprendre": "C'est reparti : les envois reprennent.",
-    "consentement": "Votre réponse est enregistrée. Merci !",
+    "frequence": N_("C'est noté : votre choix de fréquence est enregistré."),
+    "pause": N_("Les envois sont en pause. La page reste là."),
+    "reprendre": N_("C'est reparti : les envois reprennent."),
+    "consentement": N_("Votre réponse est enregistrée. Merci !"),
+    "langue": N_("C'est noté : la page, les messages et les e-mails sont maintenant en français."),
+}
+# The consent rule's answer (bot.service.audience.consent_word), as families read it.
+CONSENT_WORDS = {
+    "oui (famille)": N_("oui (famille)"),
+    "oui (enseignant(e))": N_("oui (enseignant(e))"),
+    "non (famille)": N_("non (famille)"),
+    "non (enseignant(e))": N_("non (enseignant(e))"),
+    "pas encore": N_("pas encore"),
 }
 
 
@@ -46,7 +60,17 @@ class AlbumBlock:
 def register(app: web.Application, services: WebServices) -> None:
     async def page(request: web.Request) -> web.Response:
         child_id, token = await services.family_of(request)
-        return await render_page(services, child_id, token, request.query)
+        with speaking(await services.pages.language_of(child_id)):
+            return await render_page(services, child_id, token, request.query)
+
+    async def choose_language(request: web.Request) -> web.StreamResponse:
+        child_id, token = await services.family_of(request)
+        form = await request.post()
+        wanted = supported(str(form.get("langue", "")))
+        if wanted is None:
+            raise web.HTTPSeeOther(f"/f/{token}")
+        await services.settings.set_language(child_id, wanted)
+        raise web.HTTPSeeOther(f"/f/{token}?fait=langue")
 
     async def change(request: web.Request) -> web.StreamResponse:
         child_id, token = await services.family_of(request)
@@ -73,13 +97,17 @@ def register(app: web.Application, services: WebServices) -> None:
         form = await request.post()
         if form.get("confirmer") != "oui":
             raise web.HTTPSeeOther(f"/f/{token}")
+        lang = await services.pages.language_of(child_id)  # read before it is erased
         await services.settings.leave(child_id)
-        return services.render(
-            "message.html",
-            title="Au revoir",
-            message="C'est fait : la page de votre famille et ce qui était gardé sur vous sont "
-            "effacés. Merci d'avoir écouté la classe !",
-        )
+        with speaking(lang):
+            return services.render(
+                "message.html",
+                title=_("Au revoir"),
+                message=_(
+                    "C'est fait : la page de votre famille et ce qui était gardé sur vous sont "
+                    "effacés. Merci d'avoir écouté la classe !"
+                ),
+            )
 
     async def listened(request: web.Request) -> web.Response:
         child_id, _ = await services.family_of(request)
@@ -89,6 +117,7 @@ def register(app: web.Application, services: WebServices) -> None:
 
     app.router.add_get("/f/{token}", page)
     app.router.add_post("/f/{token}/reglages", change)
+    app.router.add_post("/f/{token}/langue", choose_language)
     app.router.add_post("/f/{token}/nouveau-lien", new_link)
     app.router.add_post("/f/{token}/quitter", leave)
     app.router.add_post(r"/f/{token}/ecoute/{rec:\d{1,18}}", listened)
@@ -106,9 +135,10 @@ async def render_page(
         raise services.not_found()
     base = f"/f/{token}"
     albums = await album_blocks(services, child_id, base)
+    notice = NOTICES.get(query.get("fait", ""))
+    keepsake = await keepsake_of(services, child_id, base)
     return services.render(
         "family.html",
-        title=f"La classe {of(view.first_name)}",
         child=view.first_name,
         class_name=klass.name,
         school=klass.school_name,
@@ -118,9 +148,19 @@ async def render_page(
         page_url=services.pages.url(token),
         feed_url=services.pages.url(token, "/podcast.xml"),
         welcome="bienvenue" in query,
-        notice=NOTICES.get(query.get("fait", "")),
-        frequencies=[(f, FREQUENCY_LABELS[f]) for f in FREQUENCIES],
+        notice=_(notice) if notice else None,
+        consent=_(CONSENT_WORDS.get(view.consent, view.consent)),
+        keepsake=keepsake.parts if keepsake else None,
+        keepsake_day=keepsake.day if keepsake else "",
+        frequencies=[(f, _(FREQUENCY_LABELS[f])) for f in FREQUENCIES],
     )
+
+
+def page_date(when: datetime, tz: ZoneInfo) -> str:
+    """« 24 novembre 2026 » in the family's language (Babel's long date)."""
+    if language() == SOURCE:
+        return texts.date(when, tz)  # « 1er mars », as the chat says it
+    return format_date(when.astimezone(tz).date(), "long", locale=language())
 
 
 async def album_blocks(services: WebServices, child_id: int, base: str) -> list[AlbumBlock]:
@@ -145,8 +185,8 @@ async def album_blocks(services: WebServices, child_id: int, base: str) -> list[
             recordings=[
                 RecordingLine(
                     id=rec.id,
-                    title=rec.title or f"Enregistrement n°{rec.position}",
-                    date=texts.date(rec.published_at or rec.created_at, tz),
+                    title=rec.title or recording_number(rec.position),
+                    date=page_date(rec.published_at or rec.created_at, tz),
                     duration=texts.duration(rec.duration_s),
                     url=f"{base}/audio/{rec.id}.mp3",
                     beacon=f"{base}/ecoute/{rec.id}",
@@ -156,3 +196,7 @@ async def album_blocks(services: WebServices, child_id: int, base: str) -> list[
         )
         for album_id, recs in blocks.items()
     ]
+
+
+def recording_number(position: int) -> str:
+    return _("Enregistrement n°{position}").format(position=position)

@@ -17,8 +17,9 @@ from feedgen.ext.base import BaseExtension
 from feedgen.feed import FeedGenerator
 from feedgen.util import xml_elem
 
-from bot.text_norm import of
-from bot.web.services import WebServices
+from bot.i18n import _, language, speaking
+from bot.web.family_routes import recording_number
+from bot.web.services import WebServices, of_name
 
 PODCAST_NS = "https://podcastindex.org/namespace/1.0"
 # GUIDs are names in this space: stable across restarts, copies and new links.
@@ -45,7 +46,8 @@ def recording_guid(recording_id: int, created_at: str) -> str:
 def register(app: web.Application, services: WebServices) -> None:
     async def podcast(request: web.Request) -> web.Response:
         child_id, token = await services.family_of(request)
-        body = await build_feed(services, child_id, token)
+        with speaking(await services.pages.language_of(child_id)):
+            body = await build_feed(services, child_id, token)
         return web.Response(body=body, content_type="application/rss+xml", charset="utf-8")
 
     app.router.add_get("/f/{token}/podcast.xml", podcast)
@@ -63,13 +65,20 @@ async def build_feed(services: WebServices, child_id: int, token: str) -> bytes:
     fg = FeedGenerator()
     fg.load_extension("podcast")
     fg.register_extension("podcastblock", PodcastBlock, atom=False, rss=True)
-    fg.title(f"La classe {of(child.first_name)} · Petites Voix")
+    # In the family's language; names and titles as the teacher wrote them.
+    fg.title(
+        _("La classe {of_child}").format(of_child=of_name(child.first_name)) + " · Petites Voix"
+    )
     fg.link(href=page, rel="alternate")
     fg.description(
-        f"Les enregistrements de la classe « {klass.name} » ({klass.school_name}), "
-        f"pour la famille {of(child.first_name)}. Flux privé : ne le partagez pas."
+        _(
+            "Les enregistrements de la classe « {class_name} » ({school}), pour la famille "
+            "{of_child}. Flux privé : ne le partagez pas."
+        ).format(
+            class_name=klass.name, school=klass.school_name, of_child=of_name(child.first_name)
+        )
     )
-    fg.language("fr")
+    fg.language(language())
     fg.podcast.itunes_author(klass.school_name)
     fg.podcast.itunes_block(True)
     fg.podcast.itunes_explicit("no")
@@ -82,12 +91,12 @@ async def build_feed(services: WebServices, child_id: int, token: str) -> bytes:
         size = await ctx.media.size(rec.compat_sha)
         if size is None:
             continue
-        title = rec.title or f"Enregistrement n°{rec.position}"
+        title = rec.title or recording_number(rec.position)
         album = albums.get(rec.album_id, "")
         entry = fg.add_entry(order="append")
         entry.guid(recording_guid(rec.id, rec.created_at.isoformat()), permalink=False)
         entry.title(f"{title} · {album}" if album else title)
-        entry.description(f"« {album} », {title}.")
+        entry.description(_("« {album} », {title}.").format(album=album, title=title))
         entry.link(href=page)
         entry.enclosure(
             services.pages.url(token, f"/audio/{rec.id}.mp3"),

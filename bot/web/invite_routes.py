@@ -9,7 +9,9 @@ from __future__ import annotations
 from aiohttp import web
 
 from bot.codes import hash_code, looks_like_code
+from bot.i18n import N_, SOURCE, _, language, speaking, supported
 from bot.web.services import WebServices
+from storage.records import Class as ClassRow
 from storage.records import Invitation
 
 
@@ -32,14 +34,21 @@ def register(app: web.Application, services: WebServices) -> None:
                 "family_page", "page_created", services.ctx.clock.now(), class_id=inv.class_id
             )
         token = await services.pages.token_for(inv.child_id)
+        # The language the family read this page in becomes its page's (and
+        # a later e-mail subscription's), unless the page already has one.
+        form = await request.post()
+        if await services.pages.language_chosen(inv.child_id) is None:
+            chosen = supported(str(form.get("langue", ""))) or language()
+            await repos.pages.set_language(inv.child_id, chosen)
         raise web.HTTPSeeOther(f"/f/{token}?bienvenue=1")
 
     app.router.add_get("/i/{code}", landing)
     app.router.add_post("/i/{code}/page", just_the_page)
 
 
-EXPIRED = "Cette invitation a expiré. Demandez-en une nouvelle à l'enseignant(e)."
-USED = (
+# Marked here, translated when the page is drawn.
+EXPIRED = N_("Cette invitation a expiré. Demandez-en une nouvelle à l'enseignant(e).")
+USED = N_(
     "Cette invitation a déjà servi autant de fois que prévu. Demandez-en une nouvelle à "
     "l'enseignant(e), ou demandez le lien de la page à l'autre parent."
 )
@@ -73,6 +82,7 @@ async def _landing(
         raise services.not_found()
     child = await repos.families.get_child(inv.child_id) if inv.child_id else None
     settings = services.ctx.settings
+    child_name = child.first_name if child else ""
     problem = problem or _problem(services, inv)
     if problem is None and inv.uses >= inv.max_uses:
         has_page = child is not None and await repos.pages.salt_of(child.id) is not None
@@ -81,11 +91,26 @@ async def _landing(
     telegram = services.invitations.link("telegram", code)
     if telegram is None and settings.telegram and settings.telegram.username:
         telegram = f"https://t.me/{settings.telegram.username}?start={code}"
+    # A family reads its language (the visitor's, or the chooser's); teachers keep French.
+    with speaking(language() if inv.kind == "parent" else SOURCE):
+        return _render(services, inv, klass, child_name, code, telegram, problem)
+
+
+def _render(
+    services: WebServices,
+    inv: Invitation,
+    klass: ClassRow,
+    child: str,
+    code: str,
+    telegram: str | None,
+    problem: str | None,
+) -> web.Response:
+    settings = services.ctx.settings
     return services.render(
         "invitation.html",
-        title="Invitation",
+        title=_("Invitation"),
         kind="parent" if inv.kind == "parent" else "teacher",
-        child=child.first_name if child else "",
+        child=child,
         class_name=klass.name,
         school=klass.school_name,
         code=code,
@@ -93,5 +118,5 @@ async def _landing(
         matrix_user=settings.matrix.user_id if settings.matrix else None,
         # A platform that sends letters of links (e-mail) is configured.
         email=any(a.capabilities.links_not_audio for a in services.ctx.adapters.values()),
-        problem=problem,
+        problem=_(problem) if problem else None,
     )

@@ -11,6 +11,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from bot.audio import AudioRejected
+from bot.i18n import _
 from bot.service.listening import GAP_S
 from bot.service.mixing import compiled
 from bot.web.ranged import stream
@@ -21,7 +22,7 @@ MP3 = "audio/mpeg"
 
 def register(app: web.Application, services: WebServices) -> None:
     async def recording(request: web.Request) -> web.StreamResponse:
-        child_id, _ = await services.family_of(request)
+        child_id, _token = await services.family_of(request)
         rec = await services.ctx.repos.recordings.get(_number(request, "rec", services))
         if rec is None or rec.compat_sha is None:
             raise services.not_found()
@@ -30,7 +31,7 @@ def register(app: web.Application, services: WebServices) -> None:
         return await _file(request, services, rec.compat_sha, f"{rec.position:02d}.mp3")
 
     async def album(request: web.Request) -> web.StreamResponse:
-        child_id, _ = await services.family_of(request)
+        child_id, _token = await services.family_of(request)
         album_id = _number(request, "album", services)
         heard = [
             r
@@ -43,7 +44,7 @@ def register(app: web.Application, services: WebServices) -> None:
         try:
             mix = await compiled(services.ctx, [r.voice_sha for r in heard if r.voice_sha], GAP_S)
         except AudioRejected as exc:
-            raise web.HTTPServiceUnavailable(text="Album indisponible pour l'instant.") from exc
+            raise web.HTTPServiceUnavailable(text=_("Réessayez dans un moment.")) from exc
         return await _file(request, services, mix.compat_sha, "album.mp3")
 
     app.router.add_get(r"/f/{token}/audio/{rec:\d+}.mp3", recording)

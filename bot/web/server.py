@@ -13,7 +13,9 @@ from importlib import resources
 
 from aiohttp import web
 
-from bot.web import family_routes, feed, invite_routes, media_routes
+from bot.i18n import _
+from bot.web import family_routes, feed, invite_routes, keepsake_routes, media_routes
+from bot.web.page_language import speak_the_visitors_language
 from bot.web.security import add_headers
 from bot.web.services import WebServices
 
@@ -25,6 +27,7 @@ ROUTES: tuple[Registrar, ...] = (
     invite_routes.register,
     family_routes.register,
     media_routes.register,
+    keepsake_routes.register,
     feed.register,
 )
 STATIC = ("style.css", "ecoute.js")
@@ -32,7 +35,9 @@ TYPES = {".css": "text/css", ".js": "text/javascript"}
 
 
 def build_app(services: WebServices, extra: Sequence[Registrar] = ()) -> web.Application:
-    app = web.Application(client_max_size=64 * 1024)  # forms only: no uploads here
+    app = web.Application(  # forms only: no uploads here
+        client_max_size=64 * 1024, middlewares=[speak_the_visitors_language]
+    )
     app.on_response_prepare.append(add_headers)
     for register in (*ROUTES, _static_routes, *extra):
         register(app, services)
@@ -61,8 +66,10 @@ def _static_routes(app: web.Application, services: WebServices) -> None:
         return services.render(
             "message.html",
             title="Petites Voix",
-            message="Les enregistrements de la classe, livrés aux familles. Ouvrez le lien "
-            "de votre invitation ou de la page de votre famille.",
+            message=_(
+                "Les enregistrements de la classe, livrés aux familles. Ouvrez le lien "
+                "de votre invitation ou de la page de votre famille."
+            ),
         )
 
     app.router.add_get("/static/{name}", static)

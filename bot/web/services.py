@@ -7,7 +7,9 @@ from dataclasses import dataclass, field
 
 import jinja2
 from aiohttp import web
+from markupsafe import Markup
 
+from bot.i18n import LANGUAGES, SOURCE, _, language, ngettext, text_direction
 from bot.service.audience import Audience
 from bot.service.context import Context
 from bot.service.family_pages import FamilyPages
@@ -17,7 +19,9 @@ from bot.service.listens import ListenCounts
 from bot.text_norm import of
 from bot.web.security import FailedLookups, client_address
 
-NOT_FOUND_TEXT = "Cette page n'existe pas, ou son lien ne marche plus."
+
+def not_found_text() -> str:
+    return _("Cette page n'existe pas, ou son lien ne marche plus.")
 
 
 @dataclass
@@ -43,21 +47,26 @@ class WebServices:
             templates=templates(),
         )
 
+    def html(self, name: str, **values: object) -> str:
+        """A template in the language being spoken now (``bot.i18n.speaking``)."""
+        lang = language()
+        return self.templates.get_template(name).render(
+            lang=lang, direction=text_direction(lang), languages=LANGUAGES, **values
+        )
+
     def render(self, name: str, status: int = 200, **values: object) -> web.Response:
-        html = self.templates.get_template(name).render(**values)
-        return web.Response(text=html, status=status, content_type="text/html")
+        return web.Response(text=self.html(name, **values), status=status, content_type="text/html")
 
     def not_found(self) -> web.HTTPNotFound:
         """The same answer for every unknown or dead link: it names nothing."""
-        html = self.templates.get_template("message.html").render(
-            title="Page introuvable", message=NOT_FOUND_TEXT
-        )
+        html = self.html("message.html", title=_("Page introuvable"), message=not_found_text())
         return web.HTTPNotFound(text=html, content_type="text/html")
 
     def too_many(self) -> web.HTTPTooManyRequests:
-        html = self.templates.get_template("message.html").render(
-            title="Trop d'essais",
-            message="Trop de liens inconnus depuis cette adresse. Réessayez dans un moment.",
+        html = self.html(
+            "message.html",
+            title=_("Trop d'essais"),
+            message=_("Trop de liens inconnus depuis cette adresse. Réessayez dans un moment."),
         )
         return web.HTTPTooManyRequests(
             text=html, content_type="text/html", headers={"Retry-After": "600"}
@@ -90,6 +99,24 @@ def templates() -> jinja2.Environment:
         autoescape=jinja2.select_autoescape(["html", "xml"]),
         trim_blocks=True,
         lstrip_blocks=True,
+        extensions=["jinja2.ext.i18n"],
     )
-    env.filters["de"] = of  # « de Tom », « d’Inès »
+    # The texts go through the catalogs of whoever is being answered (a
+    # contextvar, never a global install): new-style, so %(name)s is filled
+    # and escaped by Jinja.
+    env.install_gettext_callables(_, ngettext, newstyle=True)  # type: ignore[attr-defined]
+    env.filters["de"] = of_name
+    env.filters["bdi"] = isolated
     return env
+
+
+def isolated(text: str) -> Markup:
+    """A name or title inside a translated sentence, kept in its own
+    direction (a French title in an Arabic sentence stays readable)."""
+    return Markup("<bdi>{}</bdi>").format(text)
+
+
+def of_name(name: str) -> str:
+    """« de Tom », « d’Inès » in French; the bare name in the other languages,
+    whose sentences put it where they need it."""
+    return of(name) if language() == SOURCE else name

@@ -62,6 +62,19 @@ class FamilyPageRepo:
         )
         return None if value is None else bool(value)
 
+    async def language_of(self, child_id: int) -> str | None:
+        value = await self.db.fetchval(
+            "SELECT language FROM family_pages WHERE child_id = $1", child_id
+        )
+        return None if value is None else str(value)
+
+    async def set_language(self, child_id: int, language: str) -> bool:
+        """The page's language; False when the family has no page."""
+        changed = await self.db.execute(
+            "UPDATE family_pages SET language = $1 WHERE child_id = $2", language, child_id
+        )
+        return changed > 0
+
     async def child_for(self, token_hash: str) -> int | None:
         value = await self.db.fetchval(
             "SELECT child_id FROM family_pages WHERE token_hash = $1", token_hash

@@ -116,3 +116,20 @@ async def test_the_service_serves_the_email_choice_and_its_links(
             assert done.status == 200 and "est fait" in await done.text()
     families = stage.svc.ctx.repos.families
     assert await families.guardian_by_user("email", "lea@example.org") is not None
+
+
+async def test_the_language_of_the_invitation_page_is_the_new_email_familys(
+    stage: Stage, smtp: SmtpServer, client: TestClient[web.Request, web.Application]
+) -> None:
+    code = await invitation_code(stage, "Lina")
+    answer = await client.post(
+        f"/i/{code}/email", data={"adresse": "lea@example.org", "langue": "ar"}
+    )
+    text = await answer.text()
+    assert answer.status == 200 and 'lang="ar" dir="rtl"' in text
+    [mail] = smtp.relay.to("lea@example.org")
+    [link] = [u for u in URL.findall(mail.text()) if "/e/confirmer/" in u]
+    done = await client.post(path_of(link))
+    assert done.status == 200 and 'lang="ar"' in await done.text()
+    guardian = await stage.svc.ctx.repos.families.guardian_by_user("email", "lea@example.org")
+    assert guardian is not None and guardian.language == "ar"

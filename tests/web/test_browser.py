@@ -12,9 +12,15 @@ from pathlib import Path
 import pytest
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service as DriverService
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions
+from selenium.webdriver.support.wait import WebDriverWait
 
 from tests.core.harness import eventually
 from tests.web.kit import school_online
+from tests.web.test_languages import ALBUM as TITLE
+from tests.web.test_languages import in_keepsake_window, with_a_family
+from tests.web.visible_text import left_in_french
 
 ALBUM = "Le loup qui voulait changer de couleur"
 FLAGS = (
@@ -100,3 +106,91 @@ async def test_a_family_plays_a_recording_in_a_real_browser(
         # The strict CSP refused nothing: the page needs nothing but our files.
         console = await asyncio.to_thread(browser.get_log, "browser")
         assert not [m for m in console if "Content Security Policy" in m["message"]], console
+
+
+DOWNLOAD = """
+const done = arguments[arguments.length - 1];
+const link = document.querySelector('#souvenir a[download]');
+fetch(link.href).then(async (r) => done({
+  status: r.status,
+  type: r.headers.get('content-type'),
+  disposition: r.headers.get('content-disposition'),
+  size: (await r.arrayBuffer()).byteLength,
+  name: link.getAttribute('download'),
+}), (err) => done({error: String(err)}));
+"""
+
+
+async def test_a_family_reads_its_page_in_arabic_right_to_left(
+    browser: webdriver.Chrome, tmp_path: Path
+) -> None:
+    """#15: the family chooses Arabic on its page, in the browser, without
+    JavaScript; the page is then right to left with no French left but
+    names; #14: its keepsake download gives the audio."""
+    async with school_online(tmp_path / "data", in_keepsake_window(tmp_path / "data")) as (
+        school,
+        client,
+    ):
+        guardian = await with_a_family(school, "fr")
+        page = str(client.make_url(await school.page("Lina")))
+
+        def read(url: str | None) -> dict[str, object]:
+            if url:
+                browser.get(url)
+            return {
+                "dir": browser.execute_script("return document.documentElement.dir"),
+                "direction": browser.execute_script(
+                    "return getComputedStyle(document.querySelector('main')).direction"
+                ),
+                "lines": [
+                    line.strip()
+                    for line in str(
+                        browser.execute_script("return document.body.innerText")
+                    ).splitlines()
+                    if line.strip()
+                ]
+                + [browser.title.removesuffix(" · Petites Voix")],
+            }
+
+        def choose_arabic() -> None:
+            old = browser.find_element(By.TAG_NAME, "html")
+            browser.find_element(By.CSS_SELECTOR, 'button.langue[value="ar"]').click()
+            WebDriverWait(browser, 20).until(expected_conditions.staleness_of(old))
+            WebDriverWait(browser, 20).until(
+                lambda b: b.execute_script("return document.readyState") == "complete"
+            )
+
+        french = await asyncio.to_thread(read, page)
+        assert french["dir"] == "ltr" and french["direction"] == "ltr"
+        await asyncio.to_thread(choose_arabic)  # a plain form: no script needed
+        arabic = await asyncio.to_thread(read, None)
+        assert arabic["dir"] == "rtl" and arabic["direction"] == "rtl"
+        stored = await school.ctx.repos.families.get_guardian(guardian)
+        assert stored is not None and stored.language == "ar"
+
+        names = {"Lina", "MS-GS", "École du Lac", TITLE, "Groupe 1", page.split("?")[0],
+                 f"{page}/podcast.xml", "Petites Voix"}  # fmt: skip
+        public = {n.replace(str(client.make_url("")).rstrip("/"), "https://voix.example.org")
+                  for n in names}  # fmt: skip
+        lines_ar, lines_fr = arabic["lines"], french["lines"]
+        assert isinstance(lines_ar, list) and isinstance(lines_fr, list)
+        left = left_in_french(lines_ar, lines_fr, names | public, latin_script=False)
+        assert not left, left
+        assert len(lines_ar) > 20  # the whole page was read, not an error page
+
+        def download() -> dict[str, object]:
+            browser.set_script_timeout(30)
+            return dict(browser.execute_async_script(DOWNLOAD))
+
+        got = await asyncio.to_thread(download)
+        assert got.get("status") == 200, got
+        assert got["type"] == "audio/mpeg" and int(str(got["size"])) > 1000
+        assert str(got["disposition"]).startswith("attachment;")
+        assert got["name"] == f"Lina - {TITLE}.mp3"
+
+        def screenshot() -> Path:
+            shot = tmp_path / "page-famille-arabe-360px.png"
+            assert browser.save_screenshot(str(shot))
+            return shot
+
+        assert (await asyncio.to_thread(screenshot)).stat().st_size > 1000

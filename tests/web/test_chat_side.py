@@ -159,3 +159,44 @@ async def test_the_slips_qr_codes_open_the_invitation_pages(tmp_path: Path) -> N
         assert status == 200 and "Lina" in html
     finally:
         await stage.stop()
+
+
+async def test_the_language_chosen_on_the_page_is_the_one_the_chat_speaks(
+    tmp_path: Path,
+) -> None:
+    from babel.messages.pofile import read_po
+
+    from bot.i18n import po_path
+
+    stage = _stage(tmp_path)
+    try:
+        await _published_class(stage)
+        await stage.say("papa_lina", "/page")
+        match = LINK.search(stage.adapter.texts_to("papa_lina")[-1])
+        assert match
+        page = match.group(1)
+        assert stage.svc.web is not None
+        url = f"http://127.0.0.1:{stage.svc.web.port}{page}/langue"
+        async with (
+            aiohttp.ClientSession() as http,
+            http.post(url, data={"langue": "tr"}, allow_redirects=False) as resp,
+        ):
+            assert resp.status == 303
+        status, html = await _get(stage, page)
+        assert status == 200 and 'lang="tr"' in html
+        # The same answer to both families: Lina's in Turkish, Tom's in French.
+        await stage.say("papa_lina", "/pause")
+        await stage.say("maman_tom", "/pause")
+        turkish = stage.adapter.texts_to("papa_lina")[-1]
+        french = stage.adapter.texts_to("maman_tom")[-1]
+        with po_path("tr").open("rb") as f:
+            catalog = read_po(f)
+        texts = {
+            m.id: m.string
+            for m in catalog
+            if isinstance(m.id, str) and set(re.findall(r"{(\w*)}", m.id)) == {"p"}
+        }
+        [expected] = [t.format(p="/") for m, t in texts.items() if m.format(p="/") == french]
+        assert turkish == expected and turkish != french
+    finally:
+        await stage.stop()
