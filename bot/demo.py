@@ -136,7 +136,8 @@ async def family_with_only_a_page(base: str, code: str, say: Say) -> tuple[str, 
             status = resp.status
     titles = re.findall(r"<h3>(?:<bdi>)?(.*?)(?:</bdi>)?</h3>", page)
     say(f"  La page de la famille de Sami (à garder dans ses favoris) : {page_url}")
-    say(f"  Ouverte ({status}) : {len(titles)} enregistrement(s) à écouter : {', '.join(titles)}")
+    count = f"{len(titles)} enregistrement" + ("" if len(titles) == 1 else "s")
+    say(f"  Ouverte ({status}) : {count} à écouter : {', '.join(titles)}")
     return page_url, titles
 
 
