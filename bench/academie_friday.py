@@ -16,6 +16,16 @@ Baseline, same run: one process. Three processes run the bot in one of them
 (the others wait to take it over): the figures show that several processes
 add availability, not speed, for one bot. The floor is what the bot's rate
 allows: messages / rate.
+
+Second scenario, the issue's Friday digests (``--digest-classes``,
+``--digest-families``, ``--recordings``): every family on the weekly rhythm,
+each class with a week of prepared recordings (real audio, so the compiled
+recording is real ffmpeg work), the class's weekly digest time one minute
+ahead; one process sends every family its digest. Figures: wall time from
+the digest time to the last accepted send against the floor (messages /
+rate), and messages per digest. The issue's scale is 800 classes x 25
+families (20,000 guardians: about 40,000 messages, over 20 minutes at
+30/s); the default is smaller, the rates and ratios are the same.
 """
 
 from __future__ import annotations
@@ -29,9 +39,12 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
+
+import psycopg
 
 from adapters.telegram import TelegramAdapter
 from bot.clock import SystemClock
@@ -39,6 +52,7 @@ from storage.db import Database
 from storage.media import LocalMediaStore
 from storage.repos import Repositories
 from storage.repos.recordings import NewRecording, ProcessedFiles
+from tests.core.harness import sample
 from tests.postgres_server import PostgresServer
 from tests.telegram_api import FakeTelegram, running_fake_api
 
@@ -46,6 +60,9 @@ REPO = Path(__file__).resolve().parents[1]
 VOICE_BYTES = 40_000
 FIRST_CHAT = 100_000
 START_AHEAD_S = 15.0  # the recordings fall due once every process is up
+DIGEST_AHEAD_S = 40.0  # the weekly digest time, once the week is seeded and the process up
+PARIS = ZoneInfo("Europe/Paris")
+SAMPLE_VOICE = sample("loup_groupe3_voice.ogg").read_bytes()
 
 
 @dataclass
@@ -164,23 +181,156 @@ async def friday(
         )
 
 
+@dataclass
+class DigestRun:
+    digests: int
+    messages: int
+    wall_s: float
+    rate_limited: int
+
+
+def _next_minute(ahead_s: float) -> datetime:
+    """The first whole minute at least ``ahead_s`` from now (Paris time)."""
+    start = datetime.now(PARIS) + timedelta(seconds=ahead_s)
+    return start.replace(second=0, microsecond=0) + timedelta(minutes=1)
+
+
+async def seed_week(url: str, data: Path, classes: int, families: int, recordings: int) -> datetime:
+    """Weekly families, a week of prepared recordings per class, published
+    now; every class's weekly digest at the returned instant."""
+    db = await Database.open(url)
+    try:
+        repos, now = Repositories.over(db), SystemClock().now()
+        media = LocalMediaStore(data / "media")
+        at = _next_minute(DIGEST_AHEAD_S)
+        slot = f"{at.weekday()} {at.hour:02d}:{at.minute:02d}"
+        school = await repos.schools.ensure_school("Académie", now)
+        chat = FIRST_CHAT
+        for c in range(classes):
+            klass = await repos.schools.ensure_class(school.id, f"Classe {c:03d}", slot, now)
+            for _ in range(families):
+                name = f"Enfant{chat}"
+                child, _ = await repos.families.ensure_child(klass.id, name, name.lower(), now)
+                await repos.families.set_consent(child.id, True, now)
+                guardian = await repos.families.upsert_guardian(
+                    "telegram", str(chat), str(chat), now
+                )
+                await repos.families.subscribe(guardian.id, child.id, klass.id, now)
+                await repos.families.set_frequency(guardian.id, "hebdomadaire")
+                chat += 1
+            album, _ = await repos.albums.make_current(klass.id, "Le loup", "le loup", now)
+            for r in range(recordings):
+                # Each class its own audio (a different file per recording), as in life.
+                voice = await media.put_bytes(SAMPLE_VOICE + f"{c}-{r}".encode())
+                rec = await repos.recordings.create(
+                    NewRecording(
+                        album_id=album.id,
+                        class_id=klass.id,
+                        title=f"Groupe {r + 1}",
+                        platform="telegram",
+                        source_chat_id=str(-5000 - c),
+                        source_message_id=str(r + 1),
+                        attachment_ref="unused",
+                        attachment_kind="voice",
+                        posted_by="telegram:501",
+                        is_private=False,
+                        private_child_id=None,
+                        tagged_child_ids=(),
+                    ),
+                    now,
+                )
+                assert rec is not None
+                files = ProcessedFiles(voice, voice, voice, "audio/ogg", 4.0, ())
+                assert await repos.recordings.set_processed(rec.id, files, "held", None)
+                assert await repos.recordings.release_held(rec.id, now)
+        return at
+    finally:
+        await db.close()
+
+
+async def friday_digests(
+    postgres: PostgresServer, classes: int, families: int, recordings: int, root: Path
+) -> DigestRun:
+    url = postgres.fresh_database()
+    data = root / "digests"
+    async with running_fake_api(FakeTelegram()) as fake:
+        config = root / "digests.toml"
+        config.write_text(
+            f'[storage]\ndata_dir = "{data}"\ndatabase = "{url}"\n\n'
+            f'[telegram]\ntoken = "{fake.token}"\napi_url = "{fake.url}"\n\n'
+            '[schedule]\nquiet_hours = ""\n\n[delivery]\ngrace_seconds = 0\n',
+            encoding="utf-8",
+        )
+        at = await seed_week(url, data, classes, families, recordings)
+        due_mono = time.monotonic() + (at - datetime.now(PARIS)).total_seconds()
+        with (root / "digests.log").open("ab") as err:
+            proc = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                "bot",
+                "run",
+                "--config",
+                str(config),
+                cwd=REPO,
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.DEVNULL,
+                stderr=err,
+            )
+        try:
+            expected = classes * families
+            deadline = due_mono + 60 + 10 * expected * 2 / 25 + 120
+            while _digests_done(url) < expected:
+                if time.monotonic() > deadline:
+                    raise RuntimeError("not every digest was sent in time")
+                await asyncio.sleep(1.0)
+            await asyncio.sleep(1.0)
+            sends = [
+                c.at
+                for c in fake.calls
+                if c.status == 200 and c.chat_id and int(c.chat_id) >= FIRST_CHAT
+            ]
+            # From the first digest message: the planner looks at the clock
+            # once a minute, a delay the floor does not count either.
+            wall = max(sends) - min(sends)
+        finally:
+            proc.terminate()
+            await proc.wait()
+        return DigestRun(
+            digests=expected, messages=len(sends), wall_s=wall, rate_limited=fake.rate_limited_count
+        )
+
+
+def _digests_done(url: str) -> int:
+    with psycopg.connect(url, autocommit=True) as conn:
+        row = conn.execute("SELECT COUNT(*) FROM digests WHERE state = 'sent'").fetchone()
+    return int(row[0]) if row else 0
+
+
 def _sent(fake: FakeTelegram) -> list[float]:
     return [c.at for c in fake.calls_to("sendVoice") if c.status == 200]
 
 
-async def measure(classes: int = 30, families: int = 20) -> list[dict[str, Any]]:
+async def measure(
+    classes: int = 30,
+    families: int = 20,
+    digest_classes: int = 40,
+    digest_families: int = 25,
+    recordings: int = 5,
+) -> list[dict[str, Any]]:
     root = Path(tempfile.mkdtemp(prefix="pv-friday-"))
     postgres = PostgresServer(Path(tempfile.mkdtemp(prefix="pv-friday-pg-")))
     postgres.start()
     try:
         one = await friday(postgres, 1, classes, families, root)
         three = await friday(postgres, 3, classes, families, root)
+        week = await friday_digests(postgres, digest_classes, digest_families, recordings, root)
     finally:
         postgres.stop()
         shutil.rmtree(postgres.root, ignore_errors=True)
         shutil.rmtree(root, ignore_errors=True)
     rate = TelegramAdapter("0:x").capabilities.global_rate_per_s
     floor = one.messages / rate
+    week_floor = week.messages / rate
     return [
         {
             "figure": f"wall time, {classes} classes x {families} families (s)",
@@ -210,21 +360,66 @@ async def measure(classes: int = 30, families: int = 20) -> list[dict[str, Any]]
             "baseline": one.sent_twice,
             "ratio": None,
         },
+        {
+            "figure": (
+                f"Friday digests, {week.digests} families, {recordings} recordings "
+                "a week: wall time (s)"
+            ),
+            "goal": f"floor {week_floor:.1f} at {rate:g}/s",
+            "measured": round(week.wall_s, 2),
+            "baseline": round(week_floor, 2),
+            "ratio": round(week.wall_s / week_floor, 3),
+        },
+        {
+            "figure": "digests: wall time / floor",
+            "goal": "<= 1.1",
+            "measured": round(week.wall_s / week_floor, 3),
+            "baseline": None,
+            "ratio": None,
+        },
+        {
+            "figure": "messages per digest",
+            "goal": "<= 2",
+            "measured": round(week.messages / week.digests, 2),
+            "baseline": None,
+            "ratio": None,
+        },
+        {
+            "figure": "digests: 429 answers",
+            "goal": 0,
+            "measured": week.rate_limited,
+            "baseline": None,
+            "ratio": None,
+        },
     ]
 
 
-def run(classes: int = 30, families: int = 20) -> list[dict[str, Any]]:
-    return asyncio.run(measure(classes, families))
+def run(
+    classes: int = 30,
+    families: int = 20,
+    digest_classes: int = 40,
+    digest_families: int = 25,
+    recordings: int = 5,
+) -> list[dict[str, Any]]:
+    return asyncio.run(measure(classes, families, digest_classes, digest_families, recordings))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--classes", type=int, default=30)
     parser.add_argument("--families", type=int, default=20, help="per class")
+    parser.add_argument("--digest-classes", type=int, default=40)
+    parser.add_argument("--digest-families", type=int, default=25, help="per class")
+    parser.add_argument("--recordings", type=int, default=5, help="per class and week")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
-    print("Friday afternoon: every class posts at once, one bot, 3 processes vs 1")
-    rows = run(args.classes, args.families)
+    print(
+        "Friday afternoon: every class posts at once, one bot, 3 processes vs 1;"
+        " then the weekly digests"
+    )
+    rows = run(
+        args.classes, args.families, args.digest_classes, args.digest_families, args.recordings
+    )
     width = max(len(r["figure"]) for r in rows)
     print(f"{'figure':<{width}}  {'goal':>32}  {'measured':>10}  {'baseline':>10}  ratio")
     for r in rows:
