@@ -3,6 +3,7 @@ interval per chat, and pauses after a 429 that concern only what they name."""
 
 from __future__ import annotations
 
+import asyncio
 import time as _time
 from collections.abc import Callable
 
@@ -43,6 +44,18 @@ class Pacer:
         self._next_global = at + self._interval
         self._chat_ready[chat_id] = at + self._per_chat
         return at - now
+
+    async def wait_turn(self, chat_id: str) -> None:
+        """Wait for the chat to be ready, and only then book a global slot:
+        booking a later slot at once (:meth:`reserve`) would push every other
+        chat's send behind this chat's wait, leaving the bot idle meanwhile
+        (a digest's second message waits a second for its chat)."""
+        for _ in range(8):  # a 429 on this chat may push it on meanwhile
+            chat_wait = self.chat_ready_in(chat_id)
+            if chat_wait <= 0:
+                break
+            await asyncio.sleep(chat_wait)
+        await asyncio.sleep(self.reserve(chat_id))
 
     def pause_chat(self, chat_id: str, seconds: float) -> None:
         until = self._now() + seconds

@@ -201,7 +201,7 @@ class DeliveryWorker:
                 text = typeset(caption, lang)
             async with self.gate.turn(f"{self.platform}:{rec.voice_sha}") as waited:
                 if waited:  # released with others behind a first upload: pace again
-                    await asyncio.sleep(self.pacer.reserve(delivery.chat_id))
+                    await self.pacer.wait_turn(delivery.chat_id)
                 if outgoing.voice_ref is None:  # a first upload may have cached it since
                     outgoing = (
                         await repos.deliveries.outgoing(delivery.id, self.platform) or outgoing

@@ -9,7 +9,6 @@ A pause stops it before its next message; /reprendre goes on from there.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from dataclasses import replace
@@ -264,7 +263,7 @@ class DigestSender:
     async def _send(self, message: OutboundMessage) -> Receipt:
         if not self.adapter.capabilities.links_not_audio:  # a chat, not an e-mail
             message = typeset_message(message, language())
-        await asyncio.sleep(self.failures.pacer.reserve(message.chat_id))
+        await self.failures.pacer.wait_turn(message.chat_id)
         started = time.monotonic()
         receipt = await self.adapter.send(message)
         self.ctx.metrics.sent(self.platform, time.monotonic() - started)
