@@ -41,6 +41,7 @@ from typing import Any
 import aiosmtplib
 
 from adapters.email import EmailAdapter, SmtpSettings, mime
+from adapters.email.devkit import free_port
 from bot.app import Service
 from bot.config import settings_from_mapping
 from bot.ports import Link, OutboundMessage
@@ -74,8 +75,6 @@ def _serve(port: int, count: Any, ready: Any, stop: Any) -> None:
 
 class SmtpProcess:
     def __init__(self) -> None:
-        from adapters.email.devkit import free_port
-
         ctx = multiprocessing.get_context("spawn")
         self.port = free_port()
         self.count = ctx.Value("i", 0)
@@ -145,7 +144,7 @@ async def service_fan_out(server: SmtpProcess, families: int) -> Run:
         settings = settings_from_mapping(
             {
                 "storage": {"data_dir": str(data)},
-                "web": {"public_url": PUBLIC},
+                "web": {"public_url": PUBLIC, "listen": f"127.0.0.1:{free_port()}"},
                 "schedule": {"quiet_hours": ""},
                 "delivery": {"grace_seconds": 0},
             },

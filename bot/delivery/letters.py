@@ -10,7 +10,7 @@ recording the family may no longer hear is left out.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from bot.digests.compose import heading
@@ -56,17 +56,20 @@ class Letters:
         rec: Recording,
         audio: OutboundAudio | None,
         named: Collection[int] | None = None,
+        class_children: Sequence[int] | None = None,
     ) -> OutboundMessage | None:
         """None when the family may not hear it (any more). ``named``: the
-        children tagged in ``rec``, when the caller read them already."""
-        subs = await self.ctx.repos.families.subscriptions_of_guardian(delivery.guardian_id)
+        children tagged in ``rec``, ``class_children``: the guardian's
+        children in its class (subscription order), when the caller read
+        them already."""
+        if class_children is None:
+            subs = await self.ctx.repos.families.subscriptions_of_guardian(delivery.guardian_id)
+            class_children = _in_class(subs, rec.class_id)
         pages: dict[int, str | None] = {}
-        item = await self._item(subs, rec, pages, named)
+        item = await self._item(class_children, rec, pages, named)
         if item is None:
             return None
-        footer = await self._footer(
-            delivery.guardian_id, delivery.chat_id, subs, rec.class_id, pages
-        )
+        footer = await self._footer(delivery.guardian_id, delivery.chat_id, class_children, pages)
         names = item.names
         text = _(
             "La classe {class_name} ({school}) a publié un nouvel enregistrement dans "
@@ -93,14 +96,14 @@ class Letters:
             rec = await self.ctx.repos.recordings.get(rec_id)
             if rec is None:
                 continue
-            item = await self._item(subs, rec, pages)
+            item = await self._item(_in_class(subs, rec.class_id), rec, pages)
             if item is not None:
                 items.append(item)
         if not items:
             return None
         classes = ", ".join(dict.fromkeys(i.names.class_name for i in items))
         footer = await self._footer(
-            digest.guardian_id, digest.chat_id, subs, items[0].rec.class_id, pages
+            digest.guardian_id, digest.chat_id, _in_class(subs, items[0].rec.class_id), pages
         )
         count = len(items)
         where = ngettext(
@@ -135,21 +138,21 @@ class Letters:
         )
 
     @staticmethod
-    def _child_for(subs: list[Subscription], rec: Recording) -> int | None:
-        """The child through whom this guardian hears ``rec``."""
-        children = [s.child_id for s in subs if s.class_id == rec.class_id]
+    def _child_for(children: Sequence[int], rec: Recording) -> int | None:
+        """The child through whom this guardian hears ``rec`` (``children``:
+        the guardian's in its class)."""
         if rec.is_private:
             return rec.private_child_id if rec.private_child_id in children else None
         return children[0] if children else None
 
     async def _item(
         self,
-        subs: list[Subscription],
+        children: Sequence[int],
         rec: Recording,
         pages: dict[int, str | None],
         named: Collection[int] | None = None,
     ) -> _Item | None:
-        child_id = self._child_for(subs, rec)
+        child_id = self._child_for(children, rec)
         if child_id is None or not await self.audience.may_hear(rec, child_id, named):
             return None
         page = await self._page(child_id, pages)
@@ -186,20 +189,23 @@ class Letters:
         self,
         guardian_id: int,
         address: str,
-        subs: list[Subscription],
-        class_id: int,
+        children: Sequence[int],
         pages: dict[int, str | None],
     ) -> _Footer:
-        """The settings link and the one-click unsubscribe address (an e-mail
-        guardian's chat is its address)."""
+        """The settings link (the page of the guardian's first child in the
+        class) and the one-click unsubscribe address (an e-mail guardian's
+        chat is its address)."""
         links = self.ctx.links
         if links is None:
             return _Footer()
-        child = next((s.child_id for s in subs if s.class_id == class_id), None)
-        page = await self._page(child, pages) if child is not None else None
+        page = await self._page(children[0], pages) if children else None
         return _Footer(
             f"{page}#reglages" if page else None, links.unsubscribe(guardian_id, address)
         )
+
+
+def _in_class(subs: list[Subscription], class_id: int) -> list[int]:
+    return [s.child_id for s in subs if s.class_id == class_id]
 
 
 def _message(

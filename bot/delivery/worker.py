@@ -256,7 +256,9 @@ class DeliveryWorker:
         attach = self.adapter.capabilities.attaches_audio
         audio = await self._audio(outgoing) if attach else None
         with speaking(outgoing.guardian_language):
-            message = await self.letters.for_delivery(delivery, rec, audio, outgoing.named_children)
+            message = await self.letters.for_delivery(
+                delivery, rec, audio, outgoing.named_children, outgoing.class_children
+            )
         if message is None:
             await repos.deliveries.hold_for_consent([delivery.id])
             return

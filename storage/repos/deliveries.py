@@ -43,6 +43,8 @@ class Outgoing:
     guardian_user_id: str
     guardian_language: str
     named_children: tuple[int, ...]  # tagged in the recording (#Prénom)
+    # The guardian's children in the recording's class, in subscription order.
+    class_children: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -135,12 +137,13 @@ class DeliveryRepo:
     async def outgoing(self, delivery_id: int, platform: str) -> Outgoing | None:
         """The delivery's state, its guardian, its recording with the album and
         class names, the children it names and the cached uploads: one round
-        trip per message sent (one row per named child)."""
+        trip per message sent (one row per named child and subscription in the
+        recording's class)."""
         rows = await self.db.fetch(
             f"""SELECT d.state AS delivery_state, a.title AS album_title, k.name AS class_name,
                        mv.ref AS voice_ref, mc.ref AS compat_ref, g.user_id AS guardian_user_id,
                        g.language AS guardian_language,
-                       rc.child_id AS named_child, {COLUMNS_OF_R}
+                       rc.child_id AS named_child, s.child_id AS class_child, {COLUMNS_OF_R}
                 FROM deliveries d JOIN recordings r ON r.id = d.recording_id
                 JOIN guardians g ON g.id = d.guardian_id
                 LEFT JOIN albums a ON a.id = r.album_id
@@ -148,7 +151,10 @@ class DeliveryRepo:
                 LEFT JOIN media_cache mv ON mv.sha = r.voice_sha AND mv.platform = $2
                 LEFT JOIN media_cache mc ON mc.sha = r.compat_sha AND mc.platform = $2
                 LEFT JOIN recording_children rc ON rc.recording_id = r.id
-                WHERE d.id = $1""",
+                LEFT JOIN subscriptions s ON s.guardian_id = d.guardian_id
+                  AND s.class_id = r.class_id
+                WHERE d.id = $1
+                ORDER BY s.id""",
             delivery_id,
             platform,
         )
@@ -164,7 +170,8 @@ class DeliveryRepo:
             row["compat_ref"],
             row["guardian_user_id"],
             row["guardian_language"],
-            tuple(r["named_child"] for r in rows if r["named_child"] is not None),
+            tuple(dict.fromkeys(r["named_child"] for r in rows if r["named_child"] is not None)),
+            tuple(dict.fromkeys(r["class_child"] for r in rows if r["class_child"] is not None)),
         )
 
     async def mark_sent(self, delivery_id: int, message_id: str, now: datetime) -> bool:
