@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -45,6 +46,22 @@ class Outgoing:
     named_children: tuple[int, ...]  # tagged in the recording (#Prénom)
     # The guardian's children in the recording's class, in subscription order.
     class_children: tuple[int, ...] = ()
+
+
+def _outgoing(rows: list[Row]) -> Outgoing:
+    row = rows[0]
+    return Outgoing(
+        row["delivery_state"],
+        recording_of(row),
+        row["album_title"],
+        row["class_name"],
+        row["voice_ref"],
+        row["compat_ref"],
+        row["guardian_user_id"],
+        row["guardian_language"],
+        tuple(dict.fromkeys(r["named_child"] for r in rows if r["named_child"] is not None)),
+        tuple(dict.fromkeys(r["class_child"] for r in rows if r["class_child"] is not None)),
+    )
 
 
 @dataclass(frozen=True)
@@ -137,42 +154,40 @@ class DeliveryRepo:
     async def outgoing(self, delivery_id: int, platform: str) -> Outgoing | None:
         """The delivery's state, its guardian, its recording with the album and
         class names, the children it names and the cached uploads: one round
-        trip per message sent (one row per named child and subscription in the
-        recording's class)."""
+        trip per message sent."""
+        return (await self.outgoing_many([delivery_id], platform)).get(delivery_id)
+
+    async def outgoing_many(
+        self, delivery_ids: Sequence[int], platform: str
+    ) -> dict[int, Outgoing]:
+        """``outgoing`` of several deliveries in one round trip (one row per
+        delivery, named child and subscription in the recording's class)."""
+        if not delivery_ids:
+            return {}
+        ids = ", ".join(f"${n}" for n in range(2, len(delivery_ids) + 2))
         rows = await self.db.fetch(
-            f"""SELECT d.state AS delivery_state, a.title AS album_title, k.name AS class_name,
-                       mv.ref AS voice_ref, mc.ref AS compat_ref, g.user_id AS guardian_user_id,
-                       g.language AS guardian_language,
+            f"""SELECT d.id AS delivery_id, d.state AS delivery_state, a.title AS album_title,
+                       k.name AS class_name, mv.ref AS voice_ref, mc.ref AS compat_ref,
+                       g.user_id AS guardian_user_id, g.language AS guardian_language,
                        rc.child_id AS named_child, s.child_id AS class_child, {COLUMNS_OF_R}
                 FROM deliveries d JOIN recordings r ON r.id = d.recording_id
                 JOIN guardians g ON g.id = d.guardian_id
                 LEFT JOIN albums a ON a.id = r.album_id
                 LEFT JOIN classes k ON k.id = r.class_id
-                LEFT JOIN media_cache mv ON mv.sha = r.voice_sha AND mv.platform = $2
-                LEFT JOIN media_cache mc ON mc.sha = r.compat_sha AND mc.platform = $2
+                LEFT JOIN media_cache mv ON mv.sha = r.voice_sha AND mv.platform = $1
+                LEFT JOIN media_cache mc ON mc.sha = r.compat_sha AND mc.platform = $1
                 LEFT JOIN recording_children rc ON rc.recording_id = r.id
                 LEFT JOIN subscriptions s ON s.guardian_id = d.guardian_id
                   AND s.class_id = r.class_id
-                WHERE d.id = $1
-                ORDER BY s.id""",
-            delivery_id,
+                WHERE d.id IN ({ids})
+                ORDER BY d.id, s.id""",
             platform,
+            *delivery_ids,
         )
-        if not rows:
-            return None
-        row = rows[0]
-        return Outgoing(
-            row["delivery_state"],
-            recording_of(row),
-            row["album_title"],
-            row["class_name"],
-            row["voice_ref"],
-            row["compat_ref"],
-            row["guardian_user_id"],
-            row["guardian_language"],
-            tuple(dict.fromkeys(r["named_child"] for r in rows if r["named_child"] is not None)),
-            tuple(dict.fromkeys(r["class_child"] for r in rows if r["class_child"] is not None)),
-        )
+        by_delivery: dict[int, list[Row]] = {}
+        for r in rows:
+            by_delivery.setdefault(r["delivery_id"], []).append(r)
+        return {d: _outgoing(of_d) for d, of_d in by_delivery.items()}
 
     async def mark_sent(self, delivery_id: int, message_id: str, now: datetime) -> bool:
         """pending -> sent. False when it left 'pending' while it was being
