@@ -19,6 +19,7 @@ from bot.config import DeliverySettings
 from bot.delivery.failures import FailurePolicy, OutboxEntry
 from bot.delivery.letters import Letters
 from bot.delivery.pacing import Pacer
+from bot.delivery.sent_marks import SentMarks
 from bot.delivery.uploads import UploadGate
 from bot.digests.sender import DigestSender
 from bot.i18n import _, speaking
@@ -63,6 +64,7 @@ class DeliveryWorker:
         self._slots = asyncio.Semaphore(adapter.capabilities.sends_at_once)
         self.failures = FailurePolicy(ctx, self.platform, self.pacer, settings.max_attempts)
         self.letters = Letters(ctx)
+        self.marks = SentMarks(ctx.repos.deliveries)
         self.digests = DigestSender(ctx, adapter, self.gate, self.failures, self.letters)
         self._last_noted: datetime | None = None
 
@@ -293,7 +295,7 @@ class DeliveryWorker:
         receipt = await self.adapter.send(message)
         self.ctx.metrics.sent(self.platform, time.monotonic() - started)
         now = self.ctx.clock.now()
-        if await repos.deliveries.mark_sent(delivery.id, receipt.message_id, now):
+        if await self.marks.mark(delivery.id, receipt.message_id, now):
             await self._note_sent(now)
         else:  # an e-mail cannot be taken back: its page no longer plays it
             await self._sent_too_late(delivery, receipt.message_id, now)

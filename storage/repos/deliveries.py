@@ -202,6 +202,23 @@ class DeliveryRepo:
         )
         return changed > 0
 
+    async def mark_sent_many(self, sent: Sequence[tuple[int, str]], now: datetime) -> set[int]:
+        """``mark_sent`` of several (delivery, message id) in one statement;
+        returns the deliveries it changed (the others left 'pending')."""
+        if not sent:
+            return set()
+        ids = [f"${2 * n + 2}" for n in range(len(sent))]
+        whens = " ".join(f"WHEN {i} THEN ${2 * n + 3}" for n, i in enumerate(ids))
+        rows = await self.db.fetch(
+            f"""UPDATE deliveries SET state = 'sent', platform_message_id = CASE id {whens} END,
+                 sent_at = $1, attempts = attempts + 1, last_error = NULL
+               WHERE id IN ({", ".join(ids)}) AND state = 'pending'
+               RETURNING id""",
+            to_db_time(now),
+            *(value for pair in sent for value in pair),
+        )
+        return {int(r[0]) for r in rows}
+
     async def settle_late_send(self, delivery_id: int, message_id: str, now: datetime) -> str:
         """A send that finished after its delivery left 'pending'; returns the
         state it ends in. Held by a pause (or resumed into a digest not
