@@ -24,7 +24,7 @@ from bot.service.erasure import Erasure
 from bot.service.invitations import InvitationService
 from bot.service.slips_service import class_slips
 from bot.text_norm import fold, name_key
-from storage.records import Class
+from storage.records import Child, Class
 
 
 class AdminError(Exception):
@@ -378,11 +378,31 @@ async def _guardians(ctx: Context, target: FamilyTarget) -> list[int]:
 async def export_family(ctx: Context, target: FamilyTarget) -> dict[str, Any]:
     """Everything kept about these guardians (access request, RGPD art. 15)."""
     ids = await _guardians(ctx, target)
-    families = [await ctx.repos.families.export_guardian(g) for g in ids]
-    await ctx.repos.audit.record(
+    repos = ctx.repos
+    families = [await repos.families.export_guardian(g) for g in ids]
+    # The family's page and its listens belong to the child (a family with
+    # only its page has no guardian row).
+    kids: dict[int, Child] = {}
+    if target.class_name and target.child:
+        klass = await find_class(ctx, target.class_name, target.school)
+        kid = await repos.families.find_child(klass.id, child_key(target.child))
+        if kid is not None:
+            kids[kid.id] = kid
+    for guardian_id in ids:
+        for kid in await repos.families.subscribed_children(guardian_id):
+            kids[kid.id] = kid
+    children = [
+        {
+            "child": kid.first_name,
+            "page": await repos.pages.export(kid.id),
+            "listens": await repos.listens.of_child(kid.id),
+        }
+        for kid in kids.values()
+    ]
+    await repos.audit.record(
         "operator", "export_family", ctx.clock.now(), detail=f"{len(ids)} guardian(s)"
     )
-    return {"guardians": families}
+    return {"guardians": families, "children": children}
 
 
 async def erase_family(ctx: Context, target: FamilyTarget) -> dict[str, Any]:

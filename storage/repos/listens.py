@@ -32,6 +32,16 @@ class ListenRepo:
         )
         return {int(r[0]) for r in rows}
 
+    async def of_child(self, child_id: int) -> list[dict[str, object]]:
+        """Which recordings this family heard or saw, for an access request."""
+        rows = await self.db.fetch(
+            """SELECT r.title, r.position, l.kind, l.at FROM listens l
+               JOIN recordings r ON r.id = l.recording_id
+               WHERE l.child_id = $1 ORDER BY l.at, r.position""",
+            child_id,
+        )
+        return [{"recording": r[0] or f"n°{r[1]}", "kind": r[2], "at": r[3]} for r in rows]
+
     async def forget_child(self, child_id: int) -> None:
         await self.db.execute("DELETE FROM listens WHERE child_id = $1", child_id)
 

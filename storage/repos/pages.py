@@ -12,6 +12,24 @@ class FamilyPageRepo:
     def __init__(self, db: Database) -> None:
         self.db = db
 
+    async def export(self, child_id: int) -> dict[str, object] | None:
+        """What is kept about a family's page, for an access request (never
+        the link, its salt or its hash)."""
+        row = await self.db.fetchrow(
+            """SELECT created_at, renewed_at, consent, consent_at, language
+               FROM family_pages WHERE child_id = $1""",
+            child_id,
+        )
+        if row is None:
+            return None
+        return {
+            "created_at": row[0],
+            "renewed_at": row[1],
+            "consent": None if row[2] is None else bool(row[2]),
+            "consent_at": row[3],
+            "language": row[4],
+        }
+
     async def salt_of(self, child_id: int) -> str | None:
         value = await self.db.fetchval(
             "SELECT salt FROM family_pages WHERE child_id = $1", child_id

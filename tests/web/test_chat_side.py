@@ -92,6 +92,21 @@ async def test_page_gives_the_family_link_and_the_page_counts_a_listen(tmp_path:
         after = stage.adapter.texts_to(GROUP)[-1]
         assert "« Groupe 1 » : écouté par 1 famille sur 2" in after
         assert "Lina" not in after and "Tom" not in after  # counts, never names
+
+        # An access request returns the page and what was heard, never the link.
+        ctx = stage.svc.ctx
+        export = await admin.export_family(
+            ctx, admin.FamilyTarget(platform="memory", user="papa_lina")
+        )
+        (child,) = export["children"]
+        assert child["child"] == "Lina" and child["page"]["created_at"]
+        assert [(x["recording"], x["kind"]) for x in child["listens"]] == [("Groupe 1", "listened")]
+        token = page.rsplit("/", 1)[-1]
+        assert token not in str(export)
+        tom = await admin.export_family(
+            ctx, admin.FamilyTarget(platform="memory", user="maman_tom")
+        )
+        assert tom["children"][0]["listens"] == []
     finally:
         await stage.stop()
 
