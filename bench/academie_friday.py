@@ -74,6 +74,77 @@ class Run:
     sent_twice: int
 
 
+async def _family(repos: Repositories, class_id: int, chat: int, now: datetime) -> int:
+    """One family on Telegram, its child's consent signed; its guardian's id."""
+    name = f"Enfant{chat}"
+    child, _ = await repos.families.ensure_child(class_id, name, name.lower(), now)
+    await repos.families.set_consent(child.id, True, now)
+    guardian = await repos.families.upsert_guardian("telegram", str(chat), str(chat), now)
+    await repos.families.subscribe(guardian.id, child.id, class_id, now)
+    return guardian.id
+
+
+async def _prepared(
+    repos: Repositories,
+    class_id: int,
+    album_id: int,
+    title: str,
+    class_no: int,
+    message_no: int,
+    files: ProcessedFiles,
+    publish_at: datetime,
+    now: datetime,
+) -> None:
+    """A recording the teacher posted, already prepared, published at ``publish_at``."""
+    rec = await repos.recordings.create(
+        NewRecording(
+            album_id=album_id,
+            class_id=class_id,
+            title=title,
+            platform="telegram",
+            source_chat_id=str(-5000 - class_no),
+            source_message_id=str(message_no),
+            attachment_ref="unused",
+            attachment_kind="voice",
+            posted_by="telegram:501",
+            is_private=False,
+            private_child_id=None,
+            tagged_child_ids=(),
+        ),
+        now,
+    )
+    assert rec is not None
+    assert await repos.recordings.set_processed(rec.id, files, "held", None)
+    assert await repos.recordings.release_held(rec.id, publish_at)
+
+
+def _config(path: Path, data: Path, url: str, fake: FakeTelegram) -> Path:
+    path.write_text(
+        f'[storage]\ndata_dir = "{data}"\ndatabase = "{url}"\n\n'
+        f'[telegram]\ntoken = "{fake.token}"\napi_url = "{fake.url}"\n\n'
+        '[schedule]\nquiet_hours = ""\n\n[delivery]\ngrace_seconds = 0\n',
+        encoding="utf-8",
+    )
+    return path
+
+
+async def _run(config: Path, log: Path) -> asyncio.subprocess.Process:
+    """One ``petites-voix run`` process, its stderr in ``log``."""
+    with log.open("ab") as err:
+        return await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot",
+            "run",
+            "--config",
+            str(config),
+            cwd=REPO,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=err,
+        )
+
+
 async def seed(url: str, data: Path, classes: int, families: int, due_in_s: float) -> float:
     """Classes with their families and one prepared recording each, due
     ``due_in_s`` from now; returns that instant (monotonic clock)."""
@@ -90,36 +161,11 @@ async def seed(url: str, data: Path, classes: int, families: int, due_in_s: floa
         for c in range(classes):
             klass = await repos.schools.ensure_class(school.id, f"Classe {c:03d}", "4 16:30", now)
             for _ in range(families):
-                name = f"Enfant{chat}"
-                child, _ = await repos.families.ensure_child(klass.id, name, name.lower(), now)
-                await repos.families.set_consent(child.id, True, now)
-                guardian = await repos.families.upsert_guardian(
-                    "telegram", str(chat), str(chat), now
-                )
-                await repos.families.subscribe(guardian.id, child.id, klass.id, now)
+                await _family(repos, klass.id, chat, now)
                 chat += 1
             album, _ = await repos.albums.make_current(klass.id, "Le loup", "le loup", now)
-            rec = await repos.recordings.create(
-                NewRecording(
-                    album_id=album.id,
-                    class_id=klass.id,
-                    title=f"Groupe {c}",
-                    platform="telegram",
-                    source_chat_id=str(-5000 - c),
-                    source_message_id="1",
-                    attachment_ref="unused",
-                    attachment_kind="voice",
-                    posted_by="telegram:501",
-                    is_private=False,
-                    private_child_id=None,
-                    tagged_child_ids=(),
-                ),
-                now,
-            )
-            assert rec is not None
             files = ProcessedFiles(voice, voice, compat, "audio/mpeg", 10.0, ())
-            assert await repos.recordings.set_processed(rec.id, files, "held", None)
-            assert await repos.recordings.release_held(rec.id, due)
+            await _prepared(repos, klass.id, album.id, f"Groupe {c}", c, 1, files, due, now)
         return due_mono
     finally:
         await db.close()
@@ -131,32 +177,12 @@ async def friday(
     url = postgres.fresh_database()
     data = root / f"data{processes}"
     async with running_fake_api(FakeTelegram()) as fake:
-        config = root / f"pv{processes}.toml"
-        config.write_text(
-            f'[storage]\ndata_dir = "{data}"\ndatabase = "{url}"\n\n'
-            f'[telegram]\ntoken = "{fake.token}"\napi_url = "{fake.url}"\n\n'
-            '[schedule]\nquiet_hours = ""\n\n[delivery]\ngrace_seconds = 0\n',
-            encoding="utf-8",
-        )
+        config = _config(root / f"pv{processes}.toml", data, url, fake)
         due = await seed(url, data, classes, families, START_AHEAD_S)
         procs = []
         try:
             for i in range(processes):
-                with (root / f"run{processes}-{i}.log").open("ab") as err:
-                    procs.append(
-                        await asyncio.create_subprocess_exec(
-                            sys.executable,
-                            "-m",
-                            "bot",
-                            "run",
-                            "--config",
-                            str(config),
-                            cwd=REPO,
-                            stdin=asyncio.subprocess.DEVNULL,
-                            stdout=asyncio.subprocess.DEVNULL,
-                            stderr=err,
-                        )
-                    )
+                procs.append(await _run(config, root / f"run{processes}-{i}.log"))
             messages = classes * families
             deadline = time.monotonic() + START_AHEAD_S + 10 * messages / 25 + 60
             while len(_sent(fake)) < messages:
@@ -209,40 +235,16 @@ async def seed_week(url: str, data: Path, classes: int, families: int, recording
         for c in range(classes):
             klass = await repos.schools.ensure_class(school.id, f"Classe {c:03d}", slot, now)
             for _ in range(families):
-                name = f"Enfant{chat}"
-                child, _ = await repos.families.ensure_child(klass.id, name, name.lower(), now)
-                await repos.families.set_consent(child.id, True, now)
-                guardian = await repos.families.upsert_guardian(
-                    "telegram", str(chat), str(chat), now
-                )
-                await repos.families.subscribe(guardian.id, child.id, klass.id, now)
-                await repos.families.set_frequency(guardian.id, "hebdomadaire")
+                guardian_id = await _family(repos, klass.id, chat, now)
+                await repos.families.set_frequency(guardian_id, "hebdomadaire")
                 chat += 1
             album, _ = await repos.albums.make_current(klass.id, "Le loup", "le loup", now)
             for r in range(recordings):
                 # Each class its own audio (a different file per recording), as in life.
                 voice = await media.put_bytes(SAMPLE_VOICE + f"{c}-{r}".encode())
-                rec = await repos.recordings.create(
-                    NewRecording(
-                        album_id=album.id,
-                        class_id=klass.id,
-                        title=f"Groupe {r + 1}",
-                        platform="telegram",
-                        source_chat_id=str(-5000 - c),
-                        source_message_id=str(r + 1),
-                        attachment_ref="unused",
-                        attachment_kind="voice",
-                        posted_by="telegram:501",
-                        is_private=False,
-                        private_child_id=None,
-                        tagged_child_ids=(),
-                    ),
-                    now,
-                )
-                assert rec is not None
                 files = ProcessedFiles(voice, voice, voice, "audio/ogg", 4.0, ())
-                assert await repos.recordings.set_processed(rec.id, files, "held", None)
-                assert await repos.recordings.release_held(rec.id, now)
+                title = f"Groupe {r + 1}"
+                await _prepared(repos, klass.id, album.id, title, c, r + 1, files, now, now)
         return at
     finally:
         await db.close()
@@ -254,28 +256,10 @@ async def friday_digests(
     url = postgres.fresh_database()
     data = root / "digests"
     async with running_fake_api(FakeTelegram()) as fake:
-        config = root / "digests.toml"
-        config.write_text(
-            f'[storage]\ndata_dir = "{data}"\ndatabase = "{url}"\n\n'
-            f'[telegram]\ntoken = "{fake.token}"\napi_url = "{fake.url}"\n\n'
-            '[schedule]\nquiet_hours = ""\n\n[delivery]\ngrace_seconds = 0\n',
-            encoding="utf-8",
-        )
+        config = _config(root / "digests.toml", data, url, fake)
         at = await seed_week(url, data, classes, families, recordings)
         due_mono = time.monotonic() + (at - datetime.now(PARIS)).total_seconds()
-        with (root / "digests.log").open("ab") as err:
-            proc = await asyncio.create_subprocess_exec(
-                sys.executable,
-                "-m",
-                "bot",
-                "run",
-                "--config",
-                str(config),
-                cwd=REPO,
-                stdin=asyncio.subprocess.DEVNULL,
-                stdout=asyncio.subprocess.DEVNULL,
-                stderr=err,
-            )
+        proc = await _run(config, root / "digests.log")
         try:
             expected = classes * families
             deadline = due_mono + 60 + 10 * expected * 2 / 25 + 120
