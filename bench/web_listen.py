@@ -4,9 +4,10 @@ a bare ``aiohttp.web.FileResponse`` of the same file, in the same run.
     python -m bench.web_listen
 
 Figures:
-- 200 concurrent listeners each fetch a 3-minute MP3 as an iPhone does
-  (``bytes=0-1`` to probe, ``bytes=0-`` to play, then one seek: 256 KB from
-  the middle): time to first byte of every
+- 200 concurrent listeners, each of its own family (its own link), each
+  fetch a 3-minute MP3 as an iPhone does (``bytes=0-1`` to probe,
+  ``bytes=0-`` to play, then one seek: 256 KB from the middle): time to
+  first byte of every
   request (p50, p95; goal p95 under 100 ms) and total throughput through the
   family route (token lookup, consent rule) against the bare file server
   (goal: at least 0.8 of it).
@@ -62,8 +63,11 @@ async def _serve(data_dir: Path, mp3: Path) -> None:
     repos, now = ctx.repos, ctx.clock.now()
     school = await repos.schools.ensure_school("École du Lac", now)
     klass = await repos.schools.ensure_class(school.id, "MS-GS", "4 16:30", now)
-    child, _ = await repos.families.ensure_child(klass.id, "Lina", "lina", now)
-    await repos.families.set_consent(child.id, True, now)
+    children = []
+    for n in range(LISTENERS):
+        child, _ = await repos.families.ensure_child(klass.id, f"Enfant {n}", f"enfant {n}", now)
+        await repos.families.set_consent(child.id, True, now)
+        children.append(child.id)
     compat = await ctx.media.put_file(mp3)
     first = 0
     for a in range(ALBUMS):
@@ -80,7 +84,8 @@ async def _serve(data_dir: Path, mp3: Path) -> None:
             await repos.deliveries.publish(rec.id, now, now)
             first = first or rec.id
     services = WebServices.build(ctx)
-    token = await services.pages.token_for(child.id)
+    tokens = [await services.pages.token_for(child_id) for child_id in children]
+    token = tokens[0]
     path = data_dir / "media" / media_key(compat)  # the local store's file, for the bare server
     page_bytes: list[bytes] = []
 
@@ -103,7 +108,7 @@ async def _serve(data_dir: Path, mp3: Path) -> None:
         json.dumps(
             {
                 "port": server.port,
-                "audio": f"/f/{token}/audio/{first}.mp3",
+                "audio": [f"/f/{t}/audio/{first}.mp3" for t in tokens],
                 "page": f"/f/{token}",
                 "size": path.stat().st_size,
                 "page_bytes": len(page_bytes[0]),
@@ -133,14 +138,12 @@ async def _listener(http: aiohttp.ClientSession, url: str, size: int, ttfb: list
     return got
 
 
-async def _crowd(base: str, path: str, size: int) -> tuple[float, list[float]]:
+async def _crowd(base: str, paths: list[str], size: int) -> tuple[float, list[float]]:
     ttfb: list[float] = []
     connector = aiohttp.TCPConnector(limit=LISTENERS, force_close=False)
     async with aiohttp.ClientSession(connector=connector) as http:
         start = time.perf_counter()
-        done = await asyncio.gather(
-            *(_listener(http, base + path, size, ttfb) for _ in range(LISTENERS))
-        )
+        done = await asyncio.gather(*(_listener(http, base + path, size, ttfb) for path in paths))
         wall = time.perf_counter() - start
     assert all(n == size + 2 + CHUNK for n in done)
     return sum(done) / wall, ttfb
@@ -167,7 +170,7 @@ async def _measure(info: dict[str, Any]) -> list[dict[str, Any]]:
     size = int(info["size"])
     runs: dict[str, list[tuple[float, list[float]]]] = {"family": [], "bare": []}
     for _ in range(2):  # alternate, keep the better of two for each
-        runs["bare"].append(await _crowd(base, "/bare.mp3", size))
+        runs["bare"].append(await _crowd(base, ["/bare.mp3"] * LISTENERS, size))
         runs["family"].append(await _crowd(base, info["audio"], size))
     family = max(runs["family"], key=lambda r: r[0])
     bare = max(runs["bare"], key=lambda r: r[0])

@@ -5,8 +5,11 @@ A file is named by a *reference*: the SHA-256 of its bytes, never anything
 a user sent. The store keeps it under the relative key :func:`media_key`
 (``ab/abcdef…``), the same in a directory and in a bucket, so moving the
 files from one to the other keeps every reference in the database valid.
-Nothing outside the store sees a local path of a stored file: ffmpeg works
-on temporary copies (:meth:`MediaStore.fetch`), adapters get the bytes.
+Nothing outside the store writes to a stored file: ffmpeg works on
+temporary copies (:meth:`MediaStore.fetch`), adapters get the bytes. The one
+local path that leaves a store is :meth:`MediaStore.local_file`, for the web
+server to let the kernel send a file (sendfile) instead of copying it
+through Python.
 """
 
 from __future__ import annotations
@@ -56,6 +59,11 @@ class MediaStore(Protocol):
 
     async def size(self, ref: str) -> int | None:
         """Its size in bytes, None when it is not there."""
+        ...
+
+    def local_file(self, ref: str) -> Path | None:
+        """Where ``ref`` would be on this machine's disk, to be read only;
+        None when the store is not a local directory (a bucket)."""
         ...
 
     async def exists(self, ref: str) -> bool: ...

@@ -31,6 +31,9 @@ class LocalMediaStore:
         backups and tests look here, the service goes through the port)."""
         return self.root / media_key(ref)
 
+    def local_file(self, ref: str) -> Path | None:
+        return self.path(ref)
+
     async def exists(self, ref: str) -> bool:
         return await asyncio.to_thread(self.path(ref).exists)
 

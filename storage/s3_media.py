@@ -77,6 +77,9 @@ class S3MediaStore:
         key = media_key(ref)
         return f"{self.prefix}/{key}" if self.prefix else key
 
+    def local_file(self, ref: str) -> Path | None:
+        return None  # the bytes are in the bucket: the web server streams them
+
     async def exists(self, ref: str) -> bool:
         return await self.size(ref) is not None
 

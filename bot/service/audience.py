@@ -37,8 +37,10 @@ class _ClassConsents:
 
 @dataclass
 class ConsentGeneration:
-    """Bumped by every consent change made in this process, so that the next
-    question is answered from the database, not from the cache."""
+    """Bumped by every change of who may hear what made in this process (a
+    consent, a family's new link or departure, a withdrawn recording, an
+    erased child), so that the next question is answered from the database,
+    not from a cache."""
 
     value: int = 0
 
@@ -52,6 +54,10 @@ class Audience:
     generation: ConsentGeneration = field(default_factory=ConsentGeneration)
     _cache: dict[int, _ClassConsents] = field(default_factory=dict)
     _reading: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    def changed(self) -> None:
+        """Who may hear what changed here: every cache asks again."""
+        self.generation.bump()
 
     async def class_consents(self, class_id: int) -> dict[int, ChildConsent]:
         """Every child now in the class, with its consent, who gave it, when."""
@@ -132,14 +138,10 @@ class Audience:
         child = await self.repos.families.get_child(child_id)
         if child is None:
             return []
-        heard: list[Recording] = []
-        albums = sorted(await self.repos.albums.of_class(child.class_id), key=lambda a: -a.position)
-        for album in albums:
-            recordings = await self.repos.recordings.published_in_album(album.id)
-            for rec in sorted(recordings, key=lambda r: -r.position):
-                if await self.may_hear(rec, child_id):
-                    heard.append(rec)
-        return heard
+        album_at = {a.id: a.position for a in await self.repos.albums.of_class(child.class_id)}
+        published = await self.repos.recordings.published_in_class(child.class_id)
+        published.sort(key=lambda p: (-album_at.get(p[0].album_id, 0), -p[0].position))
+        return [rec for rec, named in published if await self.may_hear(rec, child_id, named)]
 
 
 def consent_word(consent: ChildConsent) -> str:

@@ -30,7 +30,7 @@ class ConsentChanges:
         """Apply the rule again to every recording of the class not withdrawn.
         The rule is asked first; what it decides is then written in one
         transaction (a unit of work), all of it or nothing."""
-        self.ctx.audience.generation.bump()
+        self.ctx.audience.changed()
         repos, now = self.ctx.repos, self.ctx.clock.now()
         decided: list[tuple[Recording, str]] = []
         for rec in await repos.recordings.naming_in_class(

@@ -37,6 +37,7 @@ class Erasure:
         erased = await repos.families.erase_child(child_id)
         if erased is None:
             return None
+        self.ctx.audience.changed()
         await self.drop_files(erased.file_shas)
         for guardian_id in erased.guardian_ids:
             if not await repos.families.subscriptions_of_guardian(guardian_id):

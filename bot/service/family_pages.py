@@ -20,6 +20,7 @@ from pathlib import Path
 
 from bot.i18n import SOURCE, supported
 from bot.service.context import Context
+from storage.repos.pages import LinkedRecording
 
 KEY_FILE = "web.key"
 _SALT_BYTES = 16  # 128 random bits per family
@@ -82,12 +83,20 @@ class FamilyPages:
         salt = secrets.token_urlsafe(_SALT_BYTES)
         token = self._token(salt)
         await self.ctx.repos.pages.put(child_id, salt, token_hash(token), self.ctx.clock.now())
+        self.ctx.audience.changed()
         return token
 
     async def child_for(self, token: str) -> int | None:
         if not looks_like_token(token):
             return None
         return await self.ctx.repos.pages.child_for(token_hash(token))
+
+    async def recording_behind(self, token: str, recording_id: int) -> LinkedRecording | None:
+        """A recording asked for behind a link (the link's child, the
+        recording if it exists, its tags); None when the link is unknown."""
+        if not looks_like_token(token):
+            return None
+        return await self.ctx.repos.pages.recording_behind(token_hash(token), recording_id)
 
     def url(self, token: str, suffix: str = "") -> str:
         web = self.ctx.settings.web

@@ -104,6 +104,7 @@ class FamilySettings:
             else:
                 await repos.families.unsubscribe(sub.guardian_id, child_id)
         await repos.pages.delete(child_id)
+        self.ctx.audience.changed()
         await repos.listens.forget_child(child_id)
         await repos.audit.record(
             "family_page",

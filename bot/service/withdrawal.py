@@ -67,6 +67,7 @@ class Withdrawal:
                 class_id=rec.class_id,
                 detail=str(rec.id),
             )
+        self.ctx.audience.changed()
         # Messages of a digest still being sent were cancelled too: not "waiting".
         stopped = cancelled - sum(1 for d in delivered if d.state == "digest")
         deleted = 0

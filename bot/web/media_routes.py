@@ -8,12 +8,15 @@ link cuts the audio too; the consent rule is asked at every request.
 
 from __future__ import annotations
 
+import asyncio
+
 from aiohttp import web
 
 from bot.audio import AudioRejected
 from bot.i18n import _
 from bot.service.listening import GAP_S
 from bot.service.mixing import compiled
+from bot.web.audio_passes import PASS_S, AudioPass
 from bot.web.ranged import stream
 from bot.web.services import WebServices
 
@@ -22,13 +25,26 @@ MP3 = "audio/mpeg"
 
 def register(app: web.Application, services: WebServices) -> None:
     async def recording(request: web.Request) -> web.StreamResponse:
-        child_id, _token = await services.family_of(request)
-        rec = await services.ctx.repos.recordings.get(_number(request, "rec", services))
+        number = _number(request, "rec", services)
+        address = services.check_address(request)
+        token, generation = request.match_info["token"], services.audience.generation.value
+        now = asyncio.get_running_loop().time()
+        known = services.passes.get(token, number, generation, now)
+        if known is not None:
+            return await _file(request, services, known.ref, known.filename)
+        linked = await services.pages.recording_behind(token, number)
+        if linked is None:
+            raise services.lookup_failed(address)
+        rec, child_id = linked.recording, linked.child_id
         if rec is None or rec.compat_sha is None:
             raise services.not_found()
-        if not await services.audience.may_hear(rec, child_id):
+        if not await services.audience.may_hear(rec, child_id, linked.tagged):
             raise services.not_found()
-        return await _file(request, services, rec.compat_sha, f"{rec.position:02d}.mp3")
+        granted = AudioPass(
+            child_id, rec.compat_sha, f"{rec.position:02d}.mp3", generation, now + PASS_S
+        )
+        services.passes.put(token, number, granted, now)
+        return await _file(request, services, granted.ref, granted.filename)
 
     async def album(request: web.Request) -> web.StreamResponse:
         child_id, _token = await services.family_of(request)

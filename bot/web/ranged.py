@@ -1,5 +1,9 @@
 """A stored file answered with HTTP Range, straight from the media store.
 
+A file of the local store goes out through aiohttp's ``FileResponse``: the
+kernel copies it to the socket (sendfile) and aiohttp answers Range,
+If-Range, HEAD and 416 itself. A bucket's file is streamed in chunks.
+
 Streamed through the service rather than redirected to a presigned URL of
 the bucket: the family's token and the consent rule are checked at every
 request (a presigned URL would keep playing after a link is revoked, until
@@ -53,6 +57,9 @@ async def stream(
     request: web.Request, store: MediaStore, ref: str, headers: dict[str, str]
 ) -> web.StreamResponse | None:
     """Answer ``request`` with the file ``ref``; None when it is not stored."""
+    local = store.local_file(ref)
+    if local is not None:
+        return web.FileResponse(local, headers=headers)
     size = await store.size(ref)
     if size is None:
         return None

@@ -17,6 +17,7 @@ from bot.service.family_settings import FamilySettings
 from bot.service.invitations import InvitationService
 from bot.service.listens import ListenCounts
 from bot.text_norm import of
+from bot.web.audio_passes import AudioPasses
 from bot.web.security import FailedLookups, client_address
 
 
@@ -34,6 +35,7 @@ class WebServices:
     listens: ListenCounts
     templates: jinja2.Environment
     lookups: FailedLookups = field(default_factory=FailedLookups)
+    passes: AudioPasses = field(default_factory=AudioPasses)
 
     @classmethod
     def build(cls, ctx: Context) -> WebServices:

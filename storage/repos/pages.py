@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from storage.db import Database
-from storage.records import to_db_time
+from storage.records import Recording, to_db_time
+from storage.repos.recordings import COLUMNS_OF_R, recording_of
+
+
+@dataclass(frozen=True)
+class LinkedRecording:
+    """What one audio request behind a family's link needs, read at once."""
+
+    child_id: int
+    recording: Recording | None  # None: no such recording
+    tagged: tuple[int, ...]  # the children it names
 
 
 class FamilyPageRepo:
@@ -98,6 +109,26 @@ class FamilyPageRepo:
             "SELECT child_id FROM family_pages WHERE token_hash = $1", token_hash
         )
         return None if value is None else int(value)
+
+    async def recording_behind(self, token_hash: str, recording_id: int) -> LinkedRecording | None:
+        """The child whose family's link this is, with one recording and the
+        children it names, in one trip (a phone sends many Range requests);
+        None when the link is unknown."""
+        rows = await self.db.fetch(
+            f"""SELECT p.child_id AS page_child, rc.child_id AS tagged, {COLUMNS_OF_R}
+                FROM family_pages p
+                LEFT JOIN recordings r ON r.id = $2
+                LEFT JOIN recording_children rc ON rc.recording_id = r.id
+                WHERE p.token_hash = $1""",
+            token_hash,
+            recording_id,
+        )
+        if not rows:
+            return None
+        first = rows[0]
+        recording = None if first["id"] is None else recording_of(first)
+        tagged = tuple(r["tagged"] for r in rows if r["tagged"] is not None)
+        return LinkedRecording(int(first["page_child"]), recording, tagged)
 
     async def delete(self, child_id: int) -> None:
         await self.db.execute("DELETE FROM family_pages WHERE child_id = $1", child_id)

@@ -360,6 +360,23 @@ class RecordingRepo:
         )
         return [recording_of(r) for r in rows]
 
+    async def published_in_class(self, class_id: int) -> list[tuple[Recording, tuple[int, ...]]]:
+        """Every published recording of the class with the children it names,
+        in one trip (a family page lists them all)."""
+        rows = await self.db.fetch(
+            f"""SELECT rc.child_id AS tagged, {COLUMNS_OF_R} FROM recordings r
+                LEFT JOIN recording_children rc ON rc.recording_id = r.id
+                WHERE r.class_id = $1 AND r.state = 'published' ORDER BY r.id""",
+            class_id,
+        )
+        found: dict[int, tuple[Recording, list[int]]] = {}
+        for row in rows:
+            if row["id"] not in found:
+                found[row["id"]] = (recording_of(row), [])
+            if row["tagged"] is not None:
+                found[row["id"]][1].append(row["tagged"])
+        return [(rec, tuple(tagged)) for rec, tagged in found.values()]
+
     async def count_live_in_album(self, album_id: int) -> int:
         return int(
             await self.db.fetchval(
