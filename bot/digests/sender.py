@@ -120,15 +120,7 @@ class DigestSender:
             limit = self.adapter.capabilities.max_text_length
             if len(text) > limit:
                 text = text[: limit - 1] + "…"
-            receipt = await self._send(
-                OutboundMessage(
-                    chat_id=digest.chat_id,
-                    text=text,
-                    idempotency_key=f"pv-digest-{digest.id}-0",
-                    private_to=reader,
-                )
-            )
-            if not await self._step_done(digest, 1, receipt.message_id, None):
+            if not await self._send_head(digest, reader, text):
                 return
         elif mix is not None and digest.steps_done == 1:
             # Its compiled recording has not gone yet: without what was
@@ -169,6 +161,19 @@ class DigestSender:
             self.ctx.metrics.digests_sent.labels(self.platform).inc()
             await repos.adapter_status.sent(self.platform, self.ctx.clock.now())
 
+    async def _send_head(self, digest: Digest, reader: str, text: str) -> bool:
+        """The digest's first message, its text, recorded as step 1; False
+        when the digest was cancelled meanwhile (see ``_step_done``)."""
+        receipt = await self._send(
+            OutboundMessage(
+                chat_id=digest.chat_id,
+                text=text,
+                idempotency_key=f"pv-digest-{digest.id}-0",
+                private_to=reader,
+            )
+        )
+        return await self._step_done(digest, 1, receipt.message_id, None)
+
     async def _step_done(
         self, digest: Digest, step: int, message_id: str, delivery_id: int | None
     ) -> bool:
@@ -204,15 +209,7 @@ class DigestSender:
             else:
                 klass = await repos.schools.get_class(child.class_id)
                 text = keepsake_text(child, klass.name if klass else "", parts, deletion)
-            receipt = await self._send(
-                OutboundMessage(
-                    chat_id=digest.chat_id,
-                    text=text,
-                    idempotency_key=f"pv-digest-{digest.id}-0",
-                    private_to=reader,
-                )
-            )
-            if not await self._step_done(digest, 1, receipt.message_id, None):
+            if not await self._send_head(digest, reader, text):
                 return
         assert child is not None or not parts
         for step, part in enumerate(parts, start=1):
