@@ -1,36 +1,84 @@
 """The real service as an operator runs it, ``python -m bot run`` in a
-subprocess, for the tests that kill it with SIGKILL and start it again."""
+subprocess, for the tests that kill it with SIGKILL and start it again:
+the process, its TOML file, the operator's admin command."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
+import psycopg
+
 REPO = Path(__file__).resolve().parents[1]
+# What the service logs once it holds its accounts (or waits for them).
+READY = "Petites Voix is running"
+
+
+def write_config(
+    path: Path,
+    data_dir: Path,
+    *,
+    database: str | None = None,
+    **sections: Mapping[str, str | int],
+) -> Path:
+    """The service's TOML file: its storage, the sections given (``telegram``,
+    ``matrix``, ``web``, ``email``: key to value), and everything sent at
+    once (no quiet hours, no grace period), as the process tests want."""
+    storage: dict[str, str | int] = {"data_dir": str(data_dir)}
+    if database is not None:
+        storage["database"] = database
+    tables: dict[str, Mapping[str, str | int]] = {
+        "storage": storage,
+        **sections,
+        "schedule": {"quiet_hours": ""},
+        "delivery": {"grace_seconds": 0},
+    }
+    path.write_text(
+        "".join(
+            f"\n[{name}]\n" + "".join(f"{key} = {_toml(v)}\n" for key, v in table.items())
+            for name, table in tables.items()
+        ),
+        encoding="utf-8",
+    )
+    return path
+
+
+def _toml(value: str | int) -> str:
+    # A JSON string is a TOML basic string (same quotes and escapes).
+    return json.dumps(value, ensure_ascii=False) if isinstance(value, str) else str(value)
 
 
 class ServiceProcess:
-    """stderr is kept in ``log``. Subclasses say when a start is complete
-    (``_mark`` before the process starts, ``_ready`` polled after)."""
+    """stderr is kept in ``log``. Started once the log says it runs (after
+    this start: the log is kept across restarts); a subclass may wait for
+    something else (``_mark`` before the process starts, ``_ready`` polled
+    after)."""
 
-    start_patience_s = 30.0
-
-    def __init__(self, config: Path, log: Path) -> None:
+    def __init__(self, config: Path, log: Path, start_patience_s: float = 30.0) -> None:
         self.config = config
         self.log = log
+        self.start_patience_s = start_patience_s
         self.proc: asyncio.subprocess.Process | None = None
         self.starts = 0
 
+    def _log_text(self) -> str:
+        return self.log.read_text(errors="replace") if self.log.exists() else ""
+
     def _mark(self) -> int:
-        return 0
+        return len(self._log_text())
 
     def _ready(self, mark: int) -> bool:
-        return True
+        return READY in self._log_text()[mark:]
+
+    @property
+    def pid(self) -> int | None:
+        return self.proc.pid if self.proc else None
 
     def exited(self) -> bool:
         return self.proc is not None and self.proc.returncode is not None
@@ -80,9 +128,7 @@ class ServiceProcess:
         self.proc = None
 
     def tail(self) -> str:
-        if not self.log.exists():
-            return ""
-        return "\n".join(self.log.read_text(errors="replace").splitlines()[-40:])
+        return "\n".join(self._log_text().splitlines()[-40:])
 
 
 async def admin(config: Path, *args: str) -> str:
@@ -112,3 +158,12 @@ async def until(check: Callable[[], object], what: str, wait_s: float = 30.0) ->
         if loop.time() > deadline:
             raise AssertionError(f"not reached in time: {what}")
         await asyncio.sleep(0.02)
+
+
+def holder_pid(url: str, account: str = "telegram:%") -> int | None:
+    """The process the service's status names for an account (host:pid)."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        row = conn.execute(
+            "SELECT holder FROM account_holders WHERE account LIKE %s", (account,)
+        ).fetchone()
+    return int(str(row[0]).rsplit(":", 1)[1]) if row else None

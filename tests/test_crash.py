@@ -21,7 +21,7 @@ import pytest
 
 from adapters.memory import plain
 from tests.core.harness import sample
-from tests.service_process import ServiceProcess, admin, until
+from tests.service_process import ServiceProcess, admin, until, write_config
 from tests.telegram_api import FakeTelegram, Limits, running_fake_api
 from tests.telegram_api.state import JSON
 
@@ -40,12 +40,10 @@ def title(n: int) -> str:
 
 
 class TelegramService(ServiceProcess):
-    """Started once it polls the local Bot API server."""
-
-    start_patience_s = START_PATIENCE_S
+    """The service, and the local Bot API server set to kill it on a cue."""
 
     def __init__(self, fake: FakeTelegram, config: Path, log: Path) -> None:
-        super().__init__(config, log)
+        super().__init__(config, log, START_PATIENCE_S)
         self.fake = fake
         # Set to an update id: SIGKILL the moment a getUpdates confirms it.
         self.kill_when_confirmed: int | None = None
@@ -59,13 +57,6 @@ class TelegramService(ServiceProcess):
             return await fetch(offset, limit, wait_s)
 
         fake.get_updates = watched  # type: ignore[method-assign]
-
-    def _mark(self) -> int:
-        return len(self.fake.calls)
-
-    def _ready(self, mark: int) -> bool:
-        # Every fetch after ``mark`` is this process's.
-        return any(c.method == "getUpdates" for c in self.fake.calls[mark:])
 
 
 def texts_to(fake: FakeTelegram, chat_id: int) -> list[str]:
@@ -143,24 +134,10 @@ async def test_sigkill_during_ingest_and_fan_out_loses_nothing(
 ) -> None:
     seed = int(os.environ.get("PV_CRASH_SEED", random.randrange(1 << 30)))
     rng = random.Random(seed)
-    data = tmp_path / "data"
-    config = tmp_path / "petites-voix.toml"
-    config.write_text(
-        f"""
-[storage]
-data_dir = "{data}"
-
-[telegram]
-token = "{fake.token}"
-api_url = "{fake.url}"
-
-[schedule]
-quiet_hours = ""
-
-[delivery]
-grace_seconds = 0
-""",
-        encoding="utf-8",
+    config = write_config(
+        tmp_path / "petites-voix.toml",
+        tmp_path / "data",
+        telegram={"token": fake.token, "api_url": fake.url},
     )
     voice = sample("loup_groupe3_voice.ogg").read_bytes()
     service = TelegramService(fake, config, tmp_path / "service.log")

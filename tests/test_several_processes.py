@@ -16,7 +16,6 @@ import re
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
-import psycopg
 import pytest
 
 from adapters.email.devkit import SmtpServer, free_port
@@ -25,7 +24,7 @@ from storage.db import Database
 from storage.repos import Repositories
 from tests.core.harness import sample
 from tests.postgres_server import PostgresServer
-from tests.service_process import ServiceProcess, admin, until
+from tests.service_process import ServiceProcess, admin, holder_pid, until, write_config
 from tests.telegram_api import FakeTelegram, Limits, running_fake_api
 
 pytestmark = pytest.mark.timeout(150)
@@ -42,20 +41,6 @@ def title(n: int) -> str:
     return f"Essai {n:02d}"
 
 
-class RunningService(ServiceProcess):
-    """Started once it says it runs (holding the bot or waiting for it)."""
-
-    def _mark(self) -> int:
-        return len(self.log.read_text(errors="replace")) if self.log.exists() else 0
-
-    def _ready(self, mark: int) -> bool:
-        return self.log.exists() and "is running" in self.log.read_text(errors="replace")[mark:]
-
-    @property
-    def pid(self) -> int | None:
-        return self.proc.pid if self.proc else None
-
-
 def voices_of(fake: FakeTelegram, chat_id: int, n: int) -> int:
     pattern = re.compile(rf"\b{re.escape(title(n))}\b")
     return sum(
@@ -68,15 +53,6 @@ def voices_of(fake: FakeTelegram, chat_id: int, n: int) -> int:
 def filed(fake: FakeTelegram) -> int:
     """Recordings the teacher was told are filed (prepared, going out)."""
     return sum(1 for m in fake.messages_to(GROUP["id"]) if "Essai" in str(m.params.get("text", "")))
-
-
-def holder_pid(url: str, account: str = "telegram:%") -> int | None:
-    """The process the service's status names for an account (host:pid)."""
-    with psycopg.connect(url, autocommit=True) as conn:
-        row = conn.execute(
-            "SELECT holder FROM account_holders WHERE account LIKE %s", (account,)
-        ).fetchone()
-    return int(str(row[0]).rsplit(":", 1)[1]) if row else None
 
 
 async def seed_class(url: str, emails: int = 0) -> None:
@@ -134,26 +110,13 @@ async def test_three_processes_one_bot_taken_over_after_sigkill(
     url = postgres.fresh_database()
     await seed_class(url)
     data = tmp_path / "data"  # one data dir, as on a shared volume
-    config = tmp_path / "petites-voix.toml"
-    config.write_text(
-        f"""
-[storage]
-data_dir = "{data}"
-database = "{url}"
-
-[telegram]
-token = "{fake.token}"
-api_url = "{fake.url}"
-
-[schedule]
-quiet_hours = ""
-
-[delivery]
-grace_seconds = 0
-""",
-        encoding="utf-8",
+    config = write_config(
+        tmp_path / "petites-voix.toml",
+        data,
+        database=url,
+        telegram={"token": fake.token, "api_url": fake.url},
     )
-    services = [RunningService(config, tmp_path / f"service{i}.log") for i in range(3)]
+    services = [ServiceProcess(config, tmp_path / f"service{i}.log") for i in range(3)]
     voice = sample("loup_groupe3_voice.ogg").read_bytes()
     loop = asyncio.get_running_loop()
     try:
@@ -245,36 +208,20 @@ async def test_the_email_sender_is_taken_over_after_sigkill(
     data = tmp_path / "data"
     services = []
     for i in range(3):  # the same settings, each process its own web port
-        config = tmp_path / f"petites-voix-{i}.toml"
-        config.write_text(
-            f"""
-[storage]
-data_dir = "{data}"
-database = "{url}"
-
-[telegram]
-token = "{fake.token}"
-api_url = "{fake.url}"
-
-[web]
-public_url = "https://voix.example.org"
-listen = "127.0.0.1:{free_port()}"
-
-[email]
-sender = "Petites Voix <voix@example.org>"
-smtp_host = "127.0.0.1"
-smtp_port = {smtp.port}
-rate_per_minute = 600
-
-[schedule]
-quiet_hours = ""
-
-[delivery]
-grace_seconds = 0
-""",
-            encoding="utf-8",
+        config = write_config(
+            tmp_path / f"petites-voix-{i}.toml",
+            data,
+            database=url,
+            telegram={"token": fake.token, "api_url": fake.url},
+            web={"public_url": "https://voix.example.org", "listen": f"127.0.0.1:{free_port()}"},
+            email={
+                "sender": "Petites Voix <voix@example.org>",
+                "smtp_host": "127.0.0.1",
+                "smtp_port": smtp.port,
+                "rate_per_minute": 600,
+            },
         )
-        services.append(RunningService(config, tmp_path / f"service{i}.log"))
+        services.append(ServiceProcess(config, tmp_path / f"service{i}.log"))
     voice = sample("loup_groupe3_voice.ogg").read_bytes()
     loop = asyncio.get_running_loop()
     recordings = 2
