@@ -15,210 +15,29 @@ import asyncio
 import contextlib
 import os
 import random
-import re
-from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
 
-from adapters.matrix.devkit.client import Received, ScriptedClient
-from adapters.matrix.devkit.synapse import RegisteredUser, SynapseServer
+from adapters.matrix.devkit.synapse import RegisteredUser
 from tests.core.harness import sample
+from tests.matrix_harness.chats import keep_syncing, title, until
 from tests.matrix_harness.fixtures import ClientFactory
 from tests.matrix_harness.paced_proxy import PacedProxy
-from tests.service_process import ServiceProcess, admin
-from tests.service_process import until as wait_until
+from tests.matrix_harness.service import config, proxy, service, set_up_class
+from tests.service_process import ServiceProcess
 
 pytestmark = [pytest.mark.synapse, pytest.mark.timeout(300)]
 
-CHILDREN = ["Lina", "Tom", "Inès", "Noé", "Jade"]
+__all__ = ["config", "proxy", "service"]  # fixtures of the Matrix harness
+
 RECORDINGS = 8
-START_PATIENCE_S = 60.0
-WAIT_S = 60.0
-READY = "Petites Voix is running"
-# The service reaches Synapse through a proxy that sends its messages to the
-# families one at a time, this far apart: a fan-out lasts seconds, so a kill
-# soon after the first family got a recording lands before the last one.
-FAN_OUT_GAP_S = 0.5
-CODE_LINE = re.compile(r"^[A-Za-z0-9_-]{20,64}$", re.M)
-
-
-def title(n: int) -> str:
-    return f"Essai {n:02d}"
-
-
-class MatrixService(ServiceProcess):
-    """Started once its log says so: the first sync done, the loop running."""
-
-    start_patience_s = START_PATIENCE_S
-
-    def _ready_lines(self) -> int:
-        if not self.log.exists():
-            return 0
-        return self.log.read_text(errors="replace").count(READY)
-
-    def _mark(self) -> int:
-        return self._ready_lines()
-
-    def _ready(self, mark: int) -> bool:
-        return self._ready_lines() > mark
-
-
-async def until(check: Callable[[], object], what: str, wait_s: float = WAIT_S) -> None:
-    await wait_until(check, what, wait_s)
-
-
-class Chat:
-    """One person's conversation with the bot in one room."""
-
-    def __init__(self, client: ScriptedClient, room_id: str, bot_id: str) -> None:
-        self.client = client
-        self.room_id = room_id
-        self.bot_id = bot_id
-        self.seen: set[str] = set()
-
-    def _new(self, item: Received) -> bool:
-        return (
-            item.room_id == self.room_id
-            and item.sender == self.bot_id
-            and item.type == "m.room.message"
-            and item.event_id not in self.seen
-        )
-
-    async def bot_says(self) -> Received:
-        """The bot's next message here (the client syncs while waiting)."""
-        item = await self.client.wait_for(self._new, WAIT_S)
-        self.seen.add(item.event_id)
-        return item
-
-    async def command(self, text: str) -> Received:
-        await self.client.send_text(self.room_id, text)
-        return await self.bot_says()
-
-    def voices(self, n: int) -> set[str]:
-        """The distinct events of recording ``n`` the bot posted here."""
-        pattern = re.compile(rf"\b{re.escape(title(n))}\b")
-        return {
-            r.event_id
-            for r in self.client.received
-            if r.room_id == self.room_id
-            and r.sender == self.bot_id
-            and r.msgtype == "m.audio"
-            and (pattern.search(r.body) or pattern.search(str(r.content.get("filename", ""))))
-        }
-
-
-async def open_dm(client: ScriptedClient, bot_id: str) -> Chat:
-    room_id = await client.create_dm(bot_id)
-    await client.wait_joined(room_id, bot_id, WAIT_S)
-    return Chat(client, room_id, bot_id)
-
-
-async def set_up_class(
-    make_client: ClientFactory, bot: RegisteredUser, service: MatrixService, config: Path
-) -> tuple[Chat, list[Chat]]:
-    """The teacher through the operator's invitation, the class room, the parents."""
-    invite = await admin(
-        config, "invite-teacher", "--school", "École des Oliviers", "--class", "Moyens"
-    )
-    code = re.search(r'"code": "([^"]+)"', invite)
-    assert code, invite
-    await service.start()
-    teacher = await make_client("maitresse")
-    teacher_dm = await open_dm(teacher, bot.user_id)
-    await teacher_dm.command(f"!start {code.group(1)}")
-    room_id = await teacher.create_room(
-        [bot.user_id], encrypted=True, direct=False, name="Classe des Moyens"
-    )
-    room = Chat(teacher, room_id, bot.user_id)
-    await room.bot_says()  # the bot joined and introduced itself
-    await room.command("!classe")
-    album = await room.command("!album Le loup qui voulait changer de couleur")
-    assert "loup" in album.body, album.body
-    codes = []
-    for child in CHILDREN:
-        await room.command(f"!invitation {child}")
-        for _ in range(3):
-            match = CODE_LINE.search((await teacher_dm.bot_says()).body)
-            if match:
-                codes.append(match.group(0))
-                break
-        else:
-            raise AssertionError(f"no code for {child} in the teacher's direct chat")
-    agreed = await room.command("!consentement tous oui")  # the signed paper forms
-    assert "accord « oui »" in agreed.body, agreed.body
-
-    async def parent(i: int, parent_code: str) -> Chat:
-        client = await make_client(f"parent-{i}")
-        chat = await open_dm(client, bot.user_id)
-        # Half paste the bare code, half type the command.
-        await chat.command(parent_code if i % 2 else f"!start {parent_code}")
-        return chat
-
-    parents = await asyncio.gather(*(parent(i, c) for i, c in enumerate(codes)))
-    return room, list(parents)
-
-
-async def keep_syncing(clients: list[ScriptedClient]) -> None:
-    """Each parent's client long-polls, as a phone left open would."""
-
-    async def one(client: ScriptedClient) -> None:
-        while True:
-            try:
-                await client.sync(timeout_ms=1000)
-            except (RuntimeError, OSError):
-                await asyncio.sleep(0.2)
-
-    await asyncio.gather(*(one(c) for c in clients))
-
-
-@pytest.fixture
-async def proxy(synapse: SynapseServer) -> AsyncIterator[PacedProxy]:
-    paced = PacedProxy(synapse.url, FAN_OUT_GAP_S)
-    await paced.start()
-    try:
-        yield paced
-    finally:
-        await paced.close()
-
-
-@pytest.fixture
-def config(tmp_path: Path, bot_user: RegisteredUser, proxy: PacedProxy) -> Path:
-    path = tmp_path / "petites-voix.toml"
-    path.write_text(
-        f"""
-[storage]
-data_dir = "{tmp_path / "data"}"
-
-[matrix]
-homeserver = "{proxy.url}"
-user_id = "{bot_user.user_id}"
-password = "{bot_user.password}"
-
-[schedule]
-quiet_hours = ""
-
-[delivery]
-grace_seconds = 0
-""",
-        encoding="utf-8",
-    )
-    return path
-
-
-@pytest.fixture
-async def service(config: Path, tmp_path: Path) -> AsyncIterator[MatrixService]:
-    process = MatrixService(config, tmp_path / "service.log")
-    try:
-        yield process
-    finally:
-        await process.stop()
 
 
 async def test_sigkill_during_ingest_and_fan_out_loses_and_duplicates_nothing(
     make_client: ClientFactory,
     bot_user: RegisteredUser,
-    service: MatrixService,
+    service: ServiceProcess,
     config: Path,
     proxy: PacedProxy,
 ) -> None:

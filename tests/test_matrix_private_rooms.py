@@ -15,23 +15,14 @@ import pytest
 
 from adapters.matrix.devkit.synapse import RegisteredUser
 from tests.core.harness import sample
+from tests.matrix_harness.chats import CODE_LINE, WAIT_S, Chat, open_dm, title
 from tests.matrix_harness.fixtures import ClientFactory
-from tests.service_process import admin
-from tests.test_matrix_crash import (
-    CODE_LINE,
-    WAIT_S,
-    Chat,
-    MatrixService,
-    config,
-    open_dm,
-    proxy,
-    service,
-    title,
-)
+from tests.matrix_harness.service import config, proxy, service
+from tests.service_process import ServiceProcess, admin
 
 pytestmark = [pytest.mark.synapse, pytest.mark.timeout(300)]
 
-__all__ = ["config", "proxy", "service"]  # fixtures shared with the crash test
+__all__ = ["config", "proxy", "service"]  # fixtures of the Matrix harness
 
 
 async def export(config: Path, user: str) -> dict[str, Any]:
@@ -50,7 +41,7 @@ async def eventually(check: Any, what: str) -> None:
 
 
 async def test_a_family_room_a_third_person_joined_gets_nothing(
-    make_client: ClientFactory, bot_user: RegisteredUser, service: MatrixService, config: Path
+    make_client: ClientFactory, bot_user: RegisteredUser, service: ServiceProcess, config: Path
 ) -> None:
     invite = await admin(config, "invite-teacher", "--school", "École du Lac", "--class", "MS")
     code = re.search(r'"code": "([^"]+)"', invite)

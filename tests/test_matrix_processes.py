@@ -16,10 +16,11 @@ import pytest
 
 from adapters.matrix.devkit.synapse import RegisteredUser, SynapseServer
 from tests.core.harness import sample
+from tests.matrix_harness.chats import keep_syncing, title, until
 from tests.matrix_harness.fixtures import ClientFactory
+from tests.matrix_harness.service import matrix_section, matrix_service, set_up_class
 from tests.postgres_server import PostgresServer
-from tests.test_matrix_crash import MatrixService, keep_syncing, set_up_class, title, until
-from tests.test_several_processes import holder_pid
+from tests.service_process import holder_pid, write_config
 
 pytestmark = [pytest.mark.synapse, pytest.mark.timeout(300)]
 
@@ -34,29 +35,15 @@ async def test_a_second_process_takes_the_matrix_account_over_after_sigkill(
     tmp_path: Path,
 ) -> None:
     url = postgres.fresh_database()
-    config = tmp_path / "petites-voix.toml"
-    config.write_text(
-        f"""
-[storage]
-data_dir = "{tmp_path / "data"}"
-database = "{url}"
-
-[matrix]
-homeserver = "{synapse.url}"
-user_id = "{bot_user.user_id}"
-password = "{bot_user.password}"
-
-[schedule]
-quiet_hours = ""
-
-[delivery]
-grace_seconds = 0
-""",
-        encoding="utf-8",
+    config = write_config(
+        tmp_path / "petites-voix.toml",
+        tmp_path / "data",
+        database=url,
+        matrix=matrix_section(synapse.url, bot_user),
     )
     account = f"matrix:{bot_user.user_id}"
-    first = MatrixService(config, tmp_path / "first.log")
-    second = MatrixService(config, tmp_path / "second.log")
+    first = matrix_service(config, tmp_path / "first.log")
+    second = matrix_service(config, tmp_path / "second.log")
     voice = sample("loup_groupe3_voice.ogg")
     loop = asyncio.get_running_loop()
     syncing: asyncio.Task[None] | None = None
