@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import re
 from pathlib import Path
 from typing import Any
 
@@ -15,9 +14,9 @@ import pytest
 
 from adapters.matrix.devkit.synapse import RegisteredUser
 from tests.core.harness import sample
-from tests.matrix_harness.chats import CODE_LINE, WAIT_S, Chat, open_dm, title
+from tests.matrix_harness.chats import CODE_LINE, WAIT_S, open_dm, title
 from tests.matrix_harness.fixtures import ClientFactory
-from tests.matrix_harness.service import config, proxy, service
+from tests.matrix_harness.service import class_room, config, proxy, service
 from tests.service_process import ServiceProcess, admin
 
 pytestmark = [pytest.mark.synapse, pytest.mark.timeout(300)]
@@ -43,19 +42,10 @@ async def eventually(check: Any, what: str) -> None:
 async def test_a_family_room_a_third_person_joined_gets_nothing(
     make_client: ClientFactory, bot_user: RegisteredUser, service: ServiceProcess, config: Path
 ) -> None:
-    invite = await admin(config, "invite-teacher", "--school", "École du Lac", "--class", "MS")
-    code = re.search(r'"code": "([^"]+)"', invite)
-    assert code, invite
-    await service.start()
-    teacher = await make_client("maitresse")
-    teacher_dm = await open_dm(teacher, bot_user.user_id)
-    await teacher_dm.command(f"!start {code.group(1)}")
-    room_id = await teacher.create_room(
-        [bot_user.user_id], encrypted=True, direct=False, name="Classe des Moyens"
+    teacher_dm, room = await class_room(
+        make_client, bot_user, service, config, "École du Lac", "MS"
     )
-    room = Chat(teacher, room_id, bot_user.user_id)
-    await room.bot_says()
-    await room.command("!classe")
+    teacher, room_id = room.client, room.room_id
     await room.command("!album Le loup qui voulait changer de couleur")
     chats = []
     for child in ("Lina", "Tom"):

@@ -35,13 +35,18 @@ def matrix_service(config: Path, log: Path) -> ServiceProcess:
     return ServiceProcess(config, log, START_PATIENCE_S)
 
 
-async def set_up_class(
-    make_client: ClientFactory, bot: RegisteredUser, service: ServiceProcess, config: Path
-) -> tuple[Chat, list[Chat]]:
-    """The teacher through the operator's invitation, the class room, the parents."""
-    invite = await admin(
-        config, "invite-teacher", "--school", "École des Oliviers", "--class", "Moyens"
-    )
+async def class_room(
+    make_client: ClientFactory,
+    bot: RegisteredUser,
+    service: ServiceProcess,
+    config: Path,
+    school: str,
+    klass: str,
+) -> tuple[Chat, Chat]:
+    """The operator invites a teacher, the service starts, the teacher
+    accepts in a direct chat and makes a new encrypted room the class's
+    channel: (that direct chat, the class room)."""
+    invite = await admin(config, "invite-teacher", "--school", school, "--class", klass)
     code = re.search(r'"code": "([^"]+)"', invite)
     assert code, invite
     await service.start()
@@ -54,6 +59,16 @@ async def set_up_class(
     room = Chat(teacher, room_id, bot.user_id)
     await room.bot_says()  # the bot joined and introduced itself
     await room.command("!classe")
+    return teacher_dm, room
+
+
+async def set_up_class(
+    make_client: ClientFactory, bot: RegisteredUser, service: ServiceProcess, config: Path
+) -> tuple[Chat, list[Chat]]:
+    """The teacher through the operator's invitation, the class room, the parents."""
+    teacher_dm, room = await class_room(
+        make_client, bot, service, config, "École des Oliviers", "Moyens"
+    )
     album = await room.command("!album Le loup qui voulait changer de couleur")
     assert "loup" in album.body, album.body
     codes = []
