@@ -62,6 +62,7 @@ FIRST_CHAT = 100_000
 START_AHEAD_S = 15.0  # the recordings fall due once every process is up
 DIGEST_AHEAD_S = 40.0  # the weekly digest time, once the week is seeded and the process up
 PARIS = ZoneInfo("Europe/Paris")
+SEEDING = "6 03:00"  # a class's weekly slot while the week is seeded
 SAMPLE_VOICE = sample("loup_groupe3_voice.ogg").read_bytes()
 
 
@@ -228,12 +229,14 @@ async def seed_week(url: str, data: Path, classes: int, families: int, recording
     try:
         repos, now = Repositories.over(db), SystemClock().now()
         media = LocalMediaStore(data / "media")
-        at = _next_minute(DIGEST_AHEAD_S)
-        slot = f"{at.weekday()} {at.hour:02d}:{at.minute:02d}"
         school = await repos.schools.ensure_school("Académie", now)
         chat = FIRST_CHAT
+        class_ids = []
         for c in range(classes):
-            klass = await repos.schools.ensure_class(school.id, f"Classe {c:03d}", slot, now)
+            # A slot far from now while seeding (at the scale seeding
+            # takes minutes); the real one once the week is seeded.
+            klass = await repos.schools.ensure_class(school.id, f"Classe {c:03d}", SEEDING, now)
+            class_ids.append(klass.id)
             for _ in range(families):
                 guardian_id = await _family(repos, klass.id, chat, now)
                 await repos.families.set_frequency(guardian_id, "hebdomadaire")
@@ -245,6 +248,11 @@ async def seed_week(url: str, data: Path, classes: int, families: int, recording
                 files = ProcessedFiles(voice, voice, voice, "audio/ogg", 4.0, ())
                 title = f"Groupe {r + 1}"
                 await _prepared(repos, klass.id, album.id, title, c, r + 1, files, now, now)
+        at = _next_minute(DIGEST_AHEAD_S)
+        for class_id in class_ids:
+            await repos.schools.set_weekly_digest(
+                class_id, f"{at.weekday()} {at.hour:02d}:{at.minute:02d}"
+            )
         return at
     finally:
         await db.close()
