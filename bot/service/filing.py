@@ -459,6 +459,8 @@ class Filing:
                         due.recording_id, receipt.message_id if receipt else None
                     )
                     sent += 1
+        if sent:  # prepared elsewhere: this process publishes the account's recordings
+            self.ctx.wake.publisher.set()
         return sent
 
     async def _who_choices(self, platform: str, class_id: int) -> tuple[Choice, ...]:
