@@ -52,8 +52,6 @@ RENEW_EVERY_S = 10.0
 LOOK_EVERY_S = 2.0
 # Where processes tell each other: an original stored, an answer due.
 NEWS = "petites_voix_recordings"
-# An answer the platform would not take is tried again this many times.
-ANSWER_TRIES = 10
 
 
 class Filing:
@@ -73,7 +71,6 @@ class Filing:
         # One sender of answers at a time in this process: a direct send and
         # the loop never send the same answer twice.
         self._answering = asyncio.Lock()
-        self._answer_tries: dict[int, int] = {}
 
     async def receive(self, platform: str, msg: MediaMessage, class_id: int) -> None:
         repos, chat = self.ctx.repos, msg.chat.chat_id
@@ -451,10 +448,9 @@ class Filing:
                         choices=choices,
                         idempotency_key=f"pv-answer-{due.recording_id}",
                     )
-                    tries = self._answer_tries.pop(due.recording_id, 0) + 1
-                    if receipt is None and tries < ANSWER_TRIES:
-                        self._answer_tries[due.recording_id] = tries
-                        continue  # tried again at the next look
+                    if receipt is None and name not in self.ctx.held:
+                        break  # lost the account while sending: the next holder sends it
+                    # A failure the platform gave is logged by say(), not tried again.
                     await self.ctx.repos.recordings.answered(
                         due.recording_id, receipt.message_id if receipt else None
                     )
