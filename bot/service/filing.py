@@ -228,13 +228,15 @@ class Filing:
 
     async def take_conversions(self) -> int:
         """Claim stored originals nobody converts, as many as ffmpeg slots
-        are free here (whatever their platform: no account needed)."""
+        are free here (no account needed: another process may hold it)."""
         free = self._free_slots()
         if free <= 0:
             return 0
         now = self.ctx.clock.now()
+        # Only platforms configured here: the answer speaks the platform's
+        # commands, and the same file is expected everywhere anyway.
         claimed = await self.ctx.repos.recordings.claim_originals(
-            self.ctx.process, now, now + LEASE, free
+            sorted(self.ctx.adapters), self.ctx.process, now, now + LEASE, free
         )
         for rec in claimed:
             self._launch(rec.id, None, self._convert(rec))
@@ -415,8 +417,8 @@ class Filing:
             answer=Answer("\n".join(lines), choices, self.ctx.process),
         ):
             return  # cancelled meanwhile
+        await self._answer(rec.platform)  # the teacher first, then the families
         self.ctx.wake.publisher.set()
-        await self._answer(rec.platform)
 
     async def _answer(self, platform: str) -> None:
         """The answer just stored: sent from here when this process holds

@@ -411,22 +411,27 @@ class RecordingRepo:
         return changed > 0
 
     async def claim_originals(
-        self, owner: str, now: datetime, until: datetime, limit: int
+        self, platforms: Sequence[str], owner: str, now: datetime, until: datetime, limit: int
     ) -> list[Recording]:
-        """Unfinished recordings whose original is stored and which nobody
-        converts (any more), of any platform: up to ``limit`` for ``owner``."""
+        """Unfinished recordings of ``platforms`` whose original is stored and
+        which nobody converts (any more): up to ``limit`` for ``owner``."""
+        if not platforms or limit <= 0:
+            return []
+        marks = ", ".join(f"${i + 5}" for i in range(len(platforms)))
         rows = await self.db.fetch(
             f"""UPDATE recordings SET claimed_by = $1, lease_until = $2
                 WHERE id IN (SELECT id FROM recordings
                              WHERE state IN ('received', 'processing')
                                AND original_sha IS NOT NULL
                                AND (claimed_by IS NULL OR lease_until <= $3)
+                               AND platform IN ({marks})
                              ORDER BY id LIMIT $4 {self.db.skip_locked})
                 RETURNING {_COLUMNS}""",
             owner,
             to_db_time(until),
             to_db_time(now),
             limit,
+            *platforms,
         )
         return sorted((recording_of(r) for r in rows), key=lambda rec: rec.id)
 
