@@ -14,6 +14,7 @@ the bot's holder.
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -23,7 +24,7 @@ import pytest
 
 from tests.core.harness import sample
 from tests.postgres_server import PostgresServer
-from tests.service_process import until
+from tests.service_process import admin, until
 from tests.telegram_api import FakeTelegram, Limits, running_fake_api
 from tests.test_several_processes import (
     GROUP,
@@ -247,6 +248,10 @@ async def test_a_conversion_killed_mid_way_is_taken_over_once(
         fake.push_media(GROUP, TEACHER, "voice", voice, mime="audio/ogg", caption=title(1))
         await until(doomed_gate.working, "the other process converting recording 1")
         assert preparers(url)[title(1)] == ("processing", None, doomed.pid)
+        # The operator's status says which process converts each recording.
+        status = json.loads(await admin(tmp_path / "holder.toml", "status"))
+        working = {row["process"].rsplit(":", 1)[1] for row in status["preparing"]}
+        assert working == {str(holder.pid), str(doomed.pid)}
         doomed_pid = doomed.pid
         await doomed.kill()
         killed_at = loop.time()
