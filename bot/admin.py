@@ -103,6 +103,10 @@ async def status(ctx: Context) -> dict[str, Any]:
         "digests": await ctx.repos.digests.counts_by_state(),
         "next_digests": await next_digests(ctx),
         "accounts": await account_holders(ctx),
+        "preparing": [
+            {"recording": rec_id, "process": who or "en attente"}
+            for rec_id, who in await ctx.repos.recordings.in_preparation()
+        ],
     }
 
 

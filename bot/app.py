@@ -237,6 +237,8 @@ class Service:
             asyncio.create_task(hold(db, DUTIES, self.stopping, self._run_duties, first=duties))
         )
         self._loops.append(asyncio.create_task(self.publisher.run(self.stopping)))
+        # Converting stored originals and sending teachers' answers: every process.
+        self._loops.append(asyncio.create_task(self.filing.run(self.stopping)))
         self._loops.append(asyncio.create_task(Retention(self.ctx).run(self.stopping)))
 
     def _elsewhere(self, platform: str, held_elsewhere: bool) -> None:
@@ -285,11 +287,11 @@ class Service:
 
     async def _keeping(self, name: str, platform: str, ending: asyncio.Event) -> None:
         """The holder's heartbeat, and recordings of the account left
-        unfinished (a stop, a dead process whose claims ran out) picked up."""
+        unfinished (a stop, a dead process whose claims ran out) picked up;
+        claims are renewed by ``Filing.run``, in every process."""
         ctx = self.ctx
         while not ending.is_set():
             try:
-                await self.filing.renew_claims()
                 resumed = await self.filing.resume_unfinished(platform)
                 if resumed:
                     log.info("resuming %d recording(s) left unfinished", resumed)

@@ -27,6 +27,7 @@ LABELS = {
     "adapters": "Messageries",
     "next_digests": "Prochains résumés",
     "accounts": "Comptes des messageries (quel processus les fait tourner)",
+    "preparing": "Enregistrements en préparation (quel processus les convertit)",
 }
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -107,6 +107,14 @@ class Database(Executor):
     @abstractmethod
     async def backup(self, target: Path) -> None:
         """A consistent copy of the live database into a SQLite file."""
+
+    async def notify(self, channel: str, news: str) -> None:
+        """Tell every process on this database (PostgreSQL's NOTIFY). One
+        process alone (SQLite) needs no telling: it knows already."""
+
+    async def watch(self, channel: str, heard: Callable[[str], None]) -> None:
+        """Call ``heard`` with each news on ``channel``, from any process,
+        until cancelled; returns at once where there are none (SQLite)."""
 
     @abstractmethod
     async def try_exclusive(self, name: str) -> ExclusiveLock | None:

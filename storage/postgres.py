@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
-from psycopg import AsyncConnection, AsyncCursor, AsyncRawCursor, conninfo
+from psycopg import AsyncConnection, AsyncCursor, AsyncRawCursor, conninfo, sql
 from psycopg.types.string import StrDumper
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
@@ -55,6 +55,8 @@ CHECK_PATIENCE_S = 5.0
 KEEPALIVES = (
     "keepalives=1 keepalives_idle=4 keepalives_interval=2 keepalives_count=3 tcp_user_timeout=10000"
 )
+# A LISTEN connection lost is opened again after this long.
+WATCH_RETRY_S = 5.0
 SERVER_KEEPALIVES = (
     "SET tcp_keepalives_idle = 4; SET tcp_keepalives_interval = 2; "
     "SET tcp_keepalives_count = 3; SET tcp_user_timeout = 10000"
@@ -305,6 +307,33 @@ class PostgresDatabase(Database):
             await conn.close()
             return None
         return _SessionLock(name, conn)
+
+    async def notify(self, channel: str, news: str) -> None:
+        await self.execute("SELECT pg_notify($1, $2)", channel, news)
+
+    async def watch(self, channel: str, heard: Callable[[str], None]) -> None:
+        """LISTEN on a connection of its own; lost, it is opened again (the
+        callers poll as well, slower, so nothing waits for ever)."""
+        while True:
+            try:
+                conn = await AsyncConnection.connect(
+                    conninfo.make_conninfo(self._url, connect_timeout=5) + " " + KEEPALIVES,
+                    autocommit=True,
+                )
+                try:
+                    await conn.execute(SERVER_KEEPALIVES)
+                    await conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(channel)))
+                    heard("")  # what came while not listening is looked for once
+                    async for note in conn.notifies():
+                        heard(note.payload)
+                finally:
+                    with contextlib.suppress(Exception):
+                        await conn.close()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("listening on %s failed (%s)", channel, type(exc).__name__)
+            await asyncio.sleep(WATCH_RETRY_S)
 
     async def backup(self, target: Path) -> None:
         raise NotImplementedError(

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -55,11 +55,11 @@ def filed(fake: FakeTelegram) -> int:
     return sum(1 for m in fake.messages_to(GROUP["id"]) if "Essai" in str(m.params.get("text", "")))
 
 
-async def seed_class(url: str, emails: int = 0) -> None:
-    """A class whose teacher made the group its channel, 60 families
-    subscribed with the paper consent signed (the invitation steps have
-    their own tests); ``emails`` more families by e-mail, one message per
-    recording."""
+async def seed_class(url: str, emails: int = 0, parents: Sequence[int] = PARENTS) -> None:
+    """A class whose teacher made the group its channel, a family for each
+    of ``parents`` subscribed with the paper consent signed (the invitation
+    steps have their own tests); ``emails`` more families by e-mail, one
+    message per recording."""
     db = await Database.open(url)
     try:
         repos, now = Repositories.over(db), SystemClock().now()
@@ -70,7 +70,7 @@ async def seed_class(url: str, emails: int = 0) -> None:
         )
         await repos.staff.bind_channel(klass.id, "telegram", str(GROUP["id"]), now)
         await repos.albums.make_current(klass.id, "Le loup", "le loup", now)
-        for i, parent in enumerate(PARENTS):
+        for i, parent in enumerate(parents):
             name = f"Enfant{i:02d}"
             child, _ = await repos.families.ensure_child(klass.id, name, name.lower(), now)
             await repos.families.set_consent(child.id, True, now)

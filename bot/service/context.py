@@ -111,6 +111,7 @@ class Context:
         reply_to: str | None = None,
         choices: tuple[Choice, ...] = (),
         document: OutboundDocument | None = None,
+        idempotency_key: str | None = None,
     ) -> Receipt | None:
         """Answer someone. A failure to answer is logged, never raised: the
         state change that led to it is already stored."""
@@ -127,6 +128,7 @@ class Context:
             choices=choices,
             choices_prompt=_("Répondez :"),
             document=document,
+            idempotency_key=idempotency_key,
         )
         if not adapter.capabilities.links_not_audio:  # a chat, not an e-mail
             message = typeset_message(message, language())

@@ -3,6 +3,14 @@
 Each step is stored before the next one starts, so that a restart resumes a
 recording where it was (``received`` and ``processing`` are picked up again
 at start) and nothing a teacher sent is lost.
+
+With several processes on one database, the process holding the platform's
+account downloads the original (it alone has the credentials) and stores it;
+when it has no free slot for ffmpeg it leaves the conversion to whichever
+process claims it first (:meth:`Filing.run`, in every process). The outcome
+and the teacher's answer are stored together; the account's holder sends
+the answer and clears it, so that a process killed at any moment leaves
+nothing half told.
 """
 
 from __future__ import annotations
@@ -11,9 +19,12 @@ import asyncio
 import functools
 import logging
 import tempfile
+from collections.abc import Awaitable, Callable, Coroutine
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
+from bot.aio import nap
 from bot.audio import AudioRejected
 from bot.ports import Activity, AttachmentUnavailable, Choice, MediaMessage, TransientFailure
 from bot.service import texts
@@ -22,7 +33,7 @@ from bot.service.quiet_hours import next_allowed
 from bot.service.who_speaks import blocking_names, read_tags, resolve, who_choices
 from bot.text_norm import fold
 from storage.records import Recording
-from storage.repos.recordings import NewRecording, ProcessedFiles
+from storage.repos.recordings import Answer, NewRecording, ProcessedFiles
 
 log = logging.getLogger("petites_voix.filing")
 
@@ -35,15 +46,31 @@ MB = 1024 * 1024
 # A recording being prepared is claimed for this long, renewed while the
 # work goes on (bot/app.py): a dead process's job waits at most that long.
 LEASE = timedelta(seconds=30)
+RENEW_EVERY_S = 10.0
+# Every process looks this often for originals to convert and answers to
+# send, besides being told at once (PostgreSQL's LISTEN/NOTIFY).
+LOOK_EVERY_S = 2.0
+# Where processes tell each other: an original stored, an answer due.
+NEWS = "petites_voix_recordings"
 
 
 class Filing:
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
         self._tasks: set[asyncio.Task[None]] = set()
-        # Recording id -> its preparation running in this process.
-        self._working: dict[int, tuple[str, asyncio.Task[None]]] = {}
+        # Recording id -> its preparation running in this process: the
+        # platform whose account downloads it, or None for a conversion
+        # claimed from the shared queue (not the account's: kept when the
+        # account is lost).
+        self._working: dict[int, tuple[str | None, asyncio.Task[None]]] = {}
+        # Recordings ffmpeg works on in this process (at most
+        # [audio] max_concurrency: the rest is left to other processes).
+        self._converting: set[int] = set()
         self._told_not_teacher: set[tuple[str, str, str]] = set()
+        self._news = asyncio.Event()
+        # One sender of answers at a time in this process: a direct send and
+        # the loop never send the same answer twice.
+        self._answering = asyncio.Lock()
 
     async def receive(self, platform: str, msg: MediaMessage, class_id: int) -> None:
         repos, chat = self.ctx.repos, msg.chat.chat_id
@@ -121,13 +148,18 @@ class Filing:
         return None
 
     def start(self, rec: Recording) -> None:
-        if rec.id in self._working:
+        """Prepare a recording of an account this process holds."""
+        self._launch(rec.id, rec.platform, self._prepare(rec))
+
+    def _launch(self, rec_id: int, platform: str | None, work: Coroutine[Any, Any, None]) -> None:
+        if rec_id in self._working:
+            work.close()
             return
-        task = asyncio.create_task(self._prepare(rec), name=f"prepare-{rec.id}")
+        task = asyncio.create_task(work, name=f"prepare-{rec_id}")
         self._tasks.add(task)
-        self._working[rec.id] = (rec.platform, task)
+        self._working[rec_id] = (platform, task)
         task.add_done_callback(self._tasks.discard)
-        task.add_done_callback(functools.partial(self._finished, rec.id))
+        task.add_done_callback(functools.partial(self._finished, rec_id))
 
     def _finished(self, recording_id: int, _task: asyncio.Task[None]) -> None:
         self._working.pop(recording_id, None)
@@ -137,8 +169,13 @@ class Filing:
         downloads through it): recordings a stop interrupted, or a dead
         process left once its claim ran out, are prepared again."""
         now = self.ctx.clock.now()
+        # Several processes: an original already stored is any process's to convert.
         claimed = await self.ctx.repos.recordings.claim_unfinished(
-            platform, self.ctx.process, now, now + LEASE
+            platform,
+            self.ctx.process,
+            now,
+            now + LEASE,
+            downloads_only=not self.ctx.repos.db.single_process,
         )
         pending = [r for r in claimed if r.id not in self._working]
         for rec in pending:
@@ -149,6 +186,61 @@ class Filing:
         if self._working:
             until = self.ctx.clock.now() + LEASE
             await self.ctx.repos.recordings.renew_claims(self.ctx.process, until)
+
+    async def run(self, stopping: asyncio.Event) -> None:
+        """In every process: keep this process's claims alive, convert
+        stored originals nobody converts, and send the answers due on the
+        accounts this process holds."""
+        db = self.ctx.repos.db
+        listening = asyncio.create_task(db.watch(NEWS, self._heard), name="recordings-news")
+        loop = asyncio.get_running_loop()
+        renew_at = loop.time()
+        try:
+            while not stopping.is_set():
+                self._news.clear()
+                try:
+                    if loop.time() >= renew_at:
+                        renew_at = loop.time() + RENEW_EVERY_S
+                        await self.renew_claims()
+                    if not db.single_process:  # one process converts what it downloads
+                        await self.take_conversions()
+                    await self.send_answers()
+                except Exception as exc:
+                    log.warning("preparing loop: %s", type(exc).__name__)
+                await nap(LOOK_EVERY_S, stopping, self._news)
+        finally:
+            listening.cancel()
+            await asyncio.gather(listening, return_exceptions=True)
+
+    def _heard(self, _news: str) -> None:
+        self._news.set()
+
+    async def _tell(self, news: str) -> None:
+        """Wake this process's loop and every other process's."""
+        self._news.set()
+        try:
+            await self.ctx.repos.db.notify(NEWS, news)
+        except Exception as exc:  # the others look again within LOOK_EVERY_S
+            log.info("could not tell the other processes (%s)", type(exc).__name__)
+
+    def _free_slots(self) -> int:
+        return self.ctx.settings.audio.max_concurrency - len(self._converting)
+
+    async def take_conversions(self) -> int:
+        """Claim stored originals nobody converts, as many as ffmpeg slots
+        are free here (no account needed: another process may hold it)."""
+        free = self._free_slots()
+        if free <= 0:
+            return 0
+        now = self.ctx.clock.now()
+        # Only platforms configured here: the answer speaks the platform's
+        # commands, and the same file is expected everywhere anyway.
+        claimed = await self.ctx.repos.recordings.claim_originals(
+            sorted(self.ctx.adapters), self.ctx.process, now, now + LEASE, free
+        )
+        for rec in claimed:
+            self._launch(rec.id, None, self._convert(rec))
+        return len(claimed)
 
     async def stop(self, platform: str | None = None) -> None:
         """Stop preparing (``platform``'s recordings only, when given)."""
@@ -169,9 +261,19 @@ class Filing:
         now = self.ctx.clock.now()
         if not await self.ctx.repos.recordings.claim(rec.id, self.ctx.process, now, now + LEASE):
             return  # another process prepares it
+        await self._with_tries(rec, functools.partial(self._prepare_once, rec))
+
+    async def _convert(self, rec: Recording) -> None:
+        """A stored original claimed from the shared queue."""
+        assert rec.original_sha is not None
+        await self._with_tries(
+            rec, functools.partial(self._convert_and_file, rec, rec.original_sha)
+        )
+
+    async def _with_tries(self, rec: Recording, work: Callable[[], Awaitable[None]]) -> None:
         for attempt in range(1, PREPARE_TRIES + 1):
             try:
-                await self._prepare_once(rec)
+                await work()
                 return
             except Exception:
                 log.warning(
@@ -196,15 +298,32 @@ class Filing:
             return
         await repos.recordings.set_state(rec.id, "processing", only_from=("received",))
         await _quietly(adapter.show_activity(rec.source_chat_id, Activity.RECORDING_VOICE))
+        media = self.ctx.media
+        original = rec.original_sha
+        downloaded = original is None or not await media.exists(original)
+        if downloaded:
+            data = await self._download(rec)
+            if data is None:
+                return
+            original = await media.put_bytes(data)
+        assert original is not None
+        if not repos.db.single_process and self._free_slots() <= 0:
+            # Busy here: whichever process has a free slot converts it.
+            if await repos.recordings.hand_over(rec.id, original):
+                await self._tell("original")
+            return
+        self._converting.add(rec.id)  # the slot, taken before anything waits
         try:
-            media = self.ctx.media
-            original = rec.original_sha
-            if original is None or not await media.exists(original):
-                data = await self._download(rec)
-                if data is None:
-                    return
-                original = await media.put_bytes(data)
+            if downloaded:
                 await repos.recordings.set_original(rec.id, original)
+            await self._convert_and_file(rec, original)
+        finally:
+            self._converting.discard(rec.id)
+
+    async def _convert_and_file(self, rec: Recording, original: str) -> None:
+        media = self.ctx.media
+        self._converting.add(rec.id)
+        try:
             # ffmpeg works on a local copy; the results go back to the store
             # and the temporary folder goes with its copies.
             with tempfile.TemporaryDirectory(prefix="pv-") as tmp:
@@ -222,6 +341,8 @@ class Filing:
         except AudioRejected as exc:
             await self._fail(rec, exc.code, exc.message_fr)
             return
+        finally:
+            self._converting.discard(rec.id)
         await self._schedule(rec, files)
 
     async def _download(self, rec: Recording) -> bytes | None:
@@ -249,14 +370,6 @@ class Filing:
         missing = [] if unclear else await blocking_names(self.ctx, rec)
         held = unclear or bool(missing)
         publish_at = now + timedelta(seconds=self.ctx.settings.delivery.grace_seconds)
-        if not await repos.recordings.set_processed(
-            rec.id,
-            files,
-            "held" if held else "waiting",
-            publish_at,
-            reason="consent" if held else None,
-        ):
-            return  # cancelled meanwhile
         album = await repos.albums.get(rec.album_id)
         assert album is not None
         title = texts.recording_label(rec.title, rec.position)
@@ -266,15 +379,15 @@ class Filing:
             f"Rangé dans l'album « {album.title} » : enregistrement {title} "
             f"({texts.duration(files.duration_s)})."
         ]
-        choices: tuple[Choice, ...] = ()
+        choices = False  # the "who speaks" buttons under the answer
         if unclear:
             lines.append("Je ne sais pas encore qui parle : il attend votre réponse.")
             lines.append(texts.who_speaks_question(p))
-            choices = await self._who_choices(rec)
+            choices = True
         elif missing and not named:
             lines.append("Il attend : " + texts.missing_consent(missing))
             lines.append(texts.who_speaks_question(p))
-            choices = await self._who_choices(rec)
+            choices = True
         elif missing:
             lines.append(
                 "Il attend : " + texts.missing_consent(missing) + " Il partira quand "
@@ -294,22 +407,64 @@ class Filing:
                 lines.append(
                     "Il est pour toute la classe. Pour dire qui parle, répondez-lui #Prénom."
                 )
-                choices = await self._who_choices(rec)
-        receipt = await self.ctx.say(
-            rec.platform,
-            rec.source_chat_id,
-            "\n".join(lines),
-            reply_to=rec.source_message_id,
-            choices=choices,
-        )
-        if receipt:
-            await repos.recordings.set_reply(rec.id, receipt.message_id)
+                choices = True
+        if not await repos.recordings.set_processed(
+            rec.id,
+            files,
+            "held" if held else "waiting",
+            publish_at,
+            reason="consent" if held else None,
+            answer=Answer("\n".join(lines), choices, self.ctx.process),
+        ):
+            return  # cancelled meanwhile
+        await self._answer(rec.platform)  # the teacher first, then the families
         self.ctx.wake.publisher.set()
 
-    async def _who_choices(self, rec: Recording) -> tuple[Choice, ...]:
-        if not self.ctx.adapters[rec.platform].capabilities.has_buttons:
+    async def _answer(self, platform: str) -> None:
+        """The answer just stored: sent from here when this process holds
+        the account, else by the process that does (told at once)."""
+        if platform in self.ctx.held:
+            await self.send_answers(platform)
+        else:
+            await self._tell("answer")
+
+    async def send_answers(self, platform: str | None = None) -> int:
+        """Send the teachers' answers due on the accounts this process holds
+        (``platform``'s only, when given), each cleared once sent. A process
+        killed between the two sends it again from the next holder (with the
+        same idempotency key, where the platform has one)."""
+        sent = 0
+        async with self._answering:
+            for name in self.ctx.adapters:
+                if name not in self.ctx.held or platform not in (None, name):
+                    continue
+                for due in await self.ctx.repos.recordings.answers_due(name):
+                    if name not in self.ctx.held:
+                        break  # the account went to another process meanwhile
+                    choices = await self._who_choices(name, due.class_id) if due.choices else ()
+                    receipt = await self.ctx.say(
+                        name,
+                        due.chat_id,
+                        due.text,
+                        reply_to=due.reply_to,
+                        choices=choices,
+                        idempotency_key=f"pv-answer-{due.recording_id}",
+                    )
+                    if receipt is None and name not in self.ctx.held:
+                        break  # lost the account while sending: the next holder sends it
+                    # A failure the platform gave is logged by say(), not tried again.
+                    await self.ctx.repos.recordings.answered(
+                        due.recording_id, receipt.message_id if receipt else None
+                    )
+                    sent += 1
+        if sent:  # prepared elsewhere: this process publishes the account's recordings
+            self.ctx.wake.publisher.set()
+        return sent
+
+    async def _who_choices(self, platform: str, class_id: int) -> tuple[Choice, ...]:
+        if not self.ctx.adapters[platform].capabilities.has_buttons:
             return ()
-        children = await self.ctx.repos.families.children_of_class(rec.class_id)
+        children = await self.ctx.repos.families.children_of_class(class_id)
         return who_choices(children, private_allowed=True)
 
     async def recheck_held(self, class_id: int) -> int:
@@ -329,17 +484,11 @@ class Filing:
         return released
 
     async def _fail(self, rec: Recording, code: str, message_fr: str) -> None:
-        if not await self.ctx.repos.recordings.set_state(
-            rec.id, "failed", reason=code, only_from=("received", "processing")
-        ):
+        answer = Answer(message_fr + "\nRien n'a été envoyé aux familles.", False, self.ctx.process)
+        if not await self.ctx.repos.recordings.refuse(rec.id, code, answer):
             return  # cancelled by the teacher meanwhile, or already answered
         log.info("recording %d refused: %s", rec.id, code)
-        await self.ctx.say(
-            rec.platform,
-            rec.source_chat_id,
-            message_fr + "\nRien n'a été envoyé aux familles.",
-            reply_to=rec.source_message_id,
-        )
+        await self._answer(rec.platform)
 
 
 def _unavailable(reason: str) -> str:

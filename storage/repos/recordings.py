@@ -84,6 +84,27 @@ class ProcessedFiles:
     waveform: tuple[int, ...]
 
 
+@dataclass(frozen=True)
+class Answer:
+    """The teacher's answer to a recording, as the preparing process wrote it."""
+
+    text: str
+    # The "who speaks" buttons go under it (where the platform has buttons).
+    choices: bool
+    # The process that prepared the recording (host:pid).
+    by: str
+
+
+@dataclass(frozen=True)
+class DueAnswer:
+    recording_id: int
+    class_id: int
+    chat_id: str
+    reply_to: str
+    text: str
+    choices: bool
+
+
 class RecordingRepo:
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -205,12 +226,15 @@ class RecordingRepo:
         state: str,
         publish_at: datetime | None,
         reason: str | None = None,
+        answer: Answer | None = None,
     ) -> bool:
+        """Prepared; with ``answer``, the teacher's answer is due (stored
+        with the outcome, so that a crash cannot lose it)."""
         changed = await self.db.execute(
             """UPDATE recordings SET original_sha = $1, voice_sha = $2, compat_sha = $3,
                  compat_mime = $4, duration_s = $5, waveform = $6, state = $7, publish_at = $8,
-                 failure_reason = $9
-               WHERE id = $10 AND state IN ('received', 'processing')""",
+                 failure_reason = $9, prepared_by = $10, answer = $11, answer_choices = $12
+               WHERE id = $13 AND state IN ('received', 'processing')""",
             files.original_sha,
             files.voice_sha,
             files.compat_sha,
@@ -220,9 +244,55 @@ class RecordingRepo:
             state,
             None if publish_at is None else to_db_time(publish_at),
             reason,
+            None if answer is None else answer.by,
+            None if answer is None else answer.text,
+            1 if answer is not None and answer.choices else 0,
             recording_id,
         )
         return changed > 0
+
+    async def refuse(self, recording_id: int, reason: str, answer: Answer) -> bool:
+        """Failed (refused, or not to be had), the teacher's answer due; False
+        when cancelled meanwhile or already answered."""
+        changed = await self.db.execute(
+            """UPDATE recordings SET state = 'failed', failure_reason = $1, prepared_by = $2,
+                 answer = $3, answer_choices = 0
+               WHERE id = $4 AND state IN ('received', 'processing')""",
+            reason,
+            answer.by,
+            answer.text,
+            recording_id,
+        )
+        return changed > 0
+
+    async def answers_due(self, platform: str, limit: int = 50) -> list[DueAnswer]:
+        rows = await self.db.fetch(
+            """SELECT id, class_id, source_chat_id, source_message_id, answer, answer_choices
+               FROM recordings WHERE platform = $1 AND answer IS NOT NULL
+               ORDER BY id LIMIT $2""",
+            platform,
+            limit,
+        )
+        return [
+            DueAnswer(
+                recording_id=r["id"],
+                class_id=r["class_id"],
+                chat_id=r["source_chat_id"],
+                reply_to=r["source_message_id"],
+                text=r["answer"],
+                choices=bool(r["answer_choices"]),
+            )
+            for r in rows
+        ]
+
+    async def answered(self, recording_id: int, reply_message_id: str | None) -> None:
+        await self.db.execute(
+            """UPDATE recordings SET answer = NULL, answer_choices = 0,
+                 reply_message_id = COALESCE($1, reply_message_id)
+               WHERE id = $2""",
+            reply_message_id,
+            recording_id,
+        )
 
     async def release_held(self, recording_id: int, publish_at: datetime) -> bool:
         changed = await self.db.execute(
@@ -301,14 +371,24 @@ class RecordingRepo:
         return changed > 0
 
     async def claim_unfinished(
-        self, platform: str, owner: str, now: datetime, until: datetime, limit: int = 50
+        self,
+        platform: str,
+        owner: str,
+        now: datetime,
+        until: datetime,
+        limit: int = 50,
+        *,
+        downloads_only: bool = False,
     ) -> list[Recording]:
-        """Unfinished recordings of ``platform`` nobody works on (any more)."""
+        """Unfinished recordings of ``platform`` nobody works on (any more);
+        ``downloads_only``: those whose original is not stored yet."""
+        only = "AND original_sha IS NULL" if downloads_only else ""
         rows = await self.db.fetch(
             f"""UPDATE recordings SET claimed_by = $1, lease_until = $2
                 WHERE id IN (SELECT id FROM recordings
                              WHERE platform = $3 AND state IN ('received', 'processing')
                                AND (claimed_by IS NULL OR claimed_by = $1 OR lease_until <= $4)
+                               {only}
                              ORDER BY id LIMIT $5 {self.db.skip_locked})
                 RETURNING {_COLUMNS}""",
             owner,
@@ -318,6 +398,50 @@ class RecordingRepo:
             limit,
         )
         return sorted((recording_of(r) for r in rows), key=lambda rec: rec.id)
+
+    async def hand_over(self, recording_id: int, sha: str) -> bool:
+        """The original is stored: its conversion is left to whichever
+        process claims it first (:meth:`claim_originals`)."""
+        changed = await self.db.execute(
+            """UPDATE recordings SET original_sha = $1, claimed_by = NULL, lease_until = NULL
+               WHERE id = $2 AND state IN ('received', 'processing')""",
+            sha,
+            recording_id,
+        )
+        return changed > 0
+
+    async def claim_originals(
+        self, platforms: Sequence[str], owner: str, now: datetime, until: datetime, limit: int
+    ) -> list[Recording]:
+        """Unfinished recordings of ``platforms`` whose original is stored and
+        which nobody converts (any more): up to ``limit`` for ``owner``."""
+        if not platforms or limit <= 0:
+            return []
+        marks = ", ".join(f"${i + 5}" for i in range(len(platforms)))
+        rows = await self.db.fetch(
+            f"""UPDATE recordings SET claimed_by = $1, lease_until = $2
+                WHERE id IN (SELECT id FROM recordings
+                             WHERE state IN ('received', 'processing')
+                               AND original_sha IS NOT NULL
+                               AND (claimed_by IS NULL OR lease_until <= $3)
+                               AND platform IN ({marks})
+                             ORDER BY id LIMIT $4 {self.db.skip_locked})
+                RETURNING {_COLUMNS}""",
+            owner,
+            to_db_time(until),
+            to_db_time(now),
+            limit,
+            *platforms,
+        )
+        return sorted((recording_of(r) for r in rows), key=lambda rec: rec.id)
+
+    async def in_preparation(self) -> list[tuple[int, str | None]]:
+        """Recordings being prepared, and the process working on each."""
+        rows = await self.db.fetch(
+            """SELECT id, claimed_by FROM recordings
+               WHERE state IN ('received', 'processing') ORDER BY id"""
+        )
+        return [(r["id"], r["claimed_by"]) for r in rows]
 
     async def renew_claims(self, owner: str, until: datetime) -> int:
         return await self.db.execute(

@@ -224,6 +224,9 @@ class Stage:
             if await repos.year_end.notices(platform):
                 svc.ctx.wake.notices.set()
                 return f"a teacher notice due on {platform}"
+        for platform in svc.ctx.adapters:
+            if await repos.recordings.answers_due(platform, 1):
+                return f"a teacher's answer due on {platform}"
         if any(worker._in_flight for worker in svc.workers):
             return "a send in flight in a delivery worker"
         if self.adapter.in_flight:
