@@ -12,6 +12,7 @@ import logging
 from datetime import UTC, datetime
 
 from adapters.email import mime
+from adapters.email.letter_templates import LetterTemplates
 from adapters.email.smtp import SmtpPool, SmtpSettings
 from bot.ports import (
     Activity,
@@ -32,6 +33,8 @@ class EmailAdapter:
         self.settings = settings
         self.attach = attach
         self.pool = SmtpPool(settings)
+        # A fan-out's e-mails share their words: MIME for those made once.
+        self.templates = LetterTemplates(settings.sender)
         self._caps = Capabilities(
             max_text_length=100_000,
             global_rate_per_s=rate_per_minute / 60.0,
@@ -62,7 +65,12 @@ class EmailAdapter:
 
     async def send(self, message: OutboundMessage) -> Receipt:
         attachment = await self._attachment(message)
-        mail = mime.build(message, self.settings.sender, datetime.now(UTC), attachment)
+        now = datetime.now(UTC)
+        composed = None if attachment else self.templates.compose(message, now)
+        if composed is not None:
+            await self.pool.send(composed.data, message.chat_id)
+            return Receipt(composed.message_id)
+        mail = mime.build(message, self.settings.sender, now, attachment)
         await self.pool.send(mail, message.chat_id)
         return Receipt(str(mail["Message-ID"]))
 

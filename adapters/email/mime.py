@@ -28,6 +28,10 @@ def message_id(key: str | None, domain: str) -> str:
     return f"<{safe}@{domain}>"
 
 
+def subject(message: OutboundMessage) -> str:
+    return message.subject or message.text.strip().split("\n", 1)[0][:120]
+
+
 def plain_text(message: OutboundMessage) -> str:
     parts = [message.text.strip()] if message.text.strip() else []
     if message.links:
@@ -64,7 +68,7 @@ def html_text(message: OutboundMessage) -> str:
             )
             detail = f" ({e(link.detail)})" if link.detail else ""
             items.append(f'<li style="margin:0 0 12px 0">{label}{detail}</li>')
-        body.append(f"<ul>{''.join(items)}</ul>")
+        body.append("<ul>\n" + "\n".join(items) + "\n</ul>")
     footer = []
     if message.settings_url:
         footer.append(f'<a href="{e(message.settings_url)}">{e(message.settings_label)}</a>')
@@ -73,11 +77,13 @@ def html_text(message: OutboundMessage) -> str:
     if footer:
         body.append(f'<p style="font-size:13px;color:#555">{" · ".join(footer)}</p>')
     direction = "rtl" if message.right_to_left else "ltr"
+    # One line per block: the lines holding a family's own links are then
+    # the only ones encoded again for each family (letter_templates).
     return (
         f'<!DOCTYPE html><html lang="{e(message.language)}" dir="{direction}"><head>'
-        '<meta charset="utf-8"><meta name="viewport" content="width=device-width"></head>'
-        f'<body dir="{direction}" style="font-family:sans-serif;font-size:16px;line-height:1.5">'
-        + "".join(body)
+        '<meta charset="utf-8"><meta name="viewport" content="width=device-width"></head>\n'
+        f'<body dir="{direction}" style="font-family:sans-serif;font-size:16px;line-height:1.5">\n'
+        + "".join(f"{block}\n" for block in body)
         + "</body></html>\n"
     )
 
@@ -90,7 +96,7 @@ def build(
 ) -> EmailMessage:
     """``attachment``: (file name, MP3 bytes), only when the operator asked."""
     mail = EmailMessage()
-    mail["Subject"] = message.subject or message.text.strip().split("\n", 1)[0][:120]
+    mail["Subject"] = subject(message)
     mail["From"] = sender
     mail["To"] = message.chat_id
     mail["Date"] = format_datetime(now)

@@ -86,7 +86,8 @@ class SmtpPool:
             raise
         return client
 
-    async def send(self, mail: EmailMessage, recipient: str) -> None:
+    async def send(self, mail: EmailMessage | bytes, recipient: str) -> None:
+        """``mail``: a message, or one already in SMTP's bytes (7-bit)."""
         async with self._slots:
             client = self._idle.pop() if self._idle else None
             reused = client is not None
@@ -95,17 +96,13 @@ class SmtpPool:
                     reused = False
                     client = await self._open()
                 try:
-                    await client.send_message(
-                        mail, sender=self.settings.sender, recipients=[recipient]
-                    )
+                    await self._transmit(client, mail, recipient)
                 except aiosmtplib.SMTPServerDisconnected:
                     if not reused:
                         raise
                     # The relay closed an idle connection: one fresh try.
                     client = await self._open()
-                    await client.send_message(
-                        mail, sender=self.settings.sender, recipients=[recipient]
-                    )
+                    await self._transmit(client, mail, recipient)
             except Exception as exc:
                 if client is not None and not _keeps_connection(exc):
                     await _close(client)
@@ -122,6 +119,15 @@ class SmtpPool:
             if self._told is not None:
                 self._told = None
                 log.warning("Le serveur SMTP accepte de nouveau les e-mails.")
+
+    async def _transmit(
+        self, client: aiosmtplib.SMTP, mail: EmailMessage | bytes, recipient: str
+    ) -> None:
+        sender = self.settings.sender
+        if isinstance(mail, bytes):
+            await client.sendmail(sender, [recipient], mail)
+        else:
+            await client.send_message(mail, sender=sender, recipients=[recipient])
 
     def _tell_operator(self, exc: Exception, pause_s: float) -> None:
         """One French line per kind of outage (not one per waiting e-mail):
