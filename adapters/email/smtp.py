@@ -12,6 +12,7 @@ import ssl
 import time
 from dataclasses import dataclass
 from email.message import EmailMessage
+from email.utils import parseaddr
 
 import aiosmtplib
 
@@ -63,6 +64,9 @@ class SmtpPool:
         self._down_since: float | None = None  # monotonic time of the first failure
         self._told: str | None = None  # what the operator was last told about
         self._tls: ssl.SSLContext | None = None
+        # The envelope's sender, read once from "Name <address>" (aiosmtplib
+        # would parse it twice for each e-mail).
+        self._envelope_sender = parseaddr(settings.sender)[1] or settings.sender
 
     async def _open(self) -> aiosmtplib.SMTP:
         s = self.settings
@@ -123,7 +127,7 @@ class SmtpPool:
     async def _transmit(
         self, client: aiosmtplib.SMTP, mail: EmailMessage | bytes, recipient: str
     ) -> None:
-        sender = self.settings.sender
+        sender = self._envelope_sender
         if isinstance(mail, bytes):
             await client.sendmail(sender, [recipient], mail)
         else:

@@ -10,6 +10,7 @@ recording the family may no longer hear is left out.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
@@ -48,7 +49,7 @@ class Letters:
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
         self.audience = ctx.audience
-        self._names: dict[int, _Names] = {}
+        self._names: dict[int, asyncio.Future[_Names]] = {}
 
     async def for_delivery(
         self,
@@ -164,19 +165,28 @@ class Letters:
         )
 
     async def _names_of(self, rec: Recording) -> _Names:
+        # The sends of a fan-out start together: the first one reads the
+        # names, the others wait for that reading instead of each reading.
         names = self._names.get(rec.id)
         if names is None:
-            album = await self.ctx.repos.albums.get(rec.album_id)
-            klass = await self.ctx.repos.schools.get_class(rec.class_id)
-            names = _Names(
-                klass.name if klass else "",
-                klass.school_name if klass else "",
-                album.title if album else "",
-            )
             if len(self._names) >= _NAMES_KEPT:
                 self._names.clear()
-            self._names[rec.id] = names
-        return names
+            names = self._names[rec.id] = asyncio.ensure_future(self._read_names(rec))
+        try:
+            return await asyncio.shield(names)
+        except Exception:
+            if self._names.get(rec.id) is names:
+                del self._names[rec.id]  # read again next time
+            raise
+
+    async def _read_names(self, rec: Recording) -> _Names:
+        album = await self.ctx.repos.albums.get(rec.album_id)
+        klass = await self.ctx.repos.schools.get_class(rec.class_id)
+        return _Names(
+            klass.name if klass else "",
+            klass.school_name if klass else "",
+            album.title if album else "",
+        )
 
     async def _page(self, child_id: int, pages: dict[int, str | None]) -> str | None:
         """The family's page address, looked up once per message."""

@@ -44,7 +44,7 @@ PAUSE_S = 1.0  # a longer global wait is a pause (429, relay down), not pacing
 # Letters (e-mail) about to go are read together, this many at a time and
 # never used older than READ_FRESH_S: about as fresh as one read each, in far
 # fewer round trips. Audio platforms read each one (uploads cached meanwhile).
-READ_AHEAD = 16
+READ_AHEAD = 32
 READ_FRESH_S = 0.1
 
 
