@@ -4,8 +4,14 @@ gives: the same rows, and 'sent' only from 'pending'."""
 from __future__ import annotations
 
 import asyncio
+from types import SimpleNamespace
+from typing import cast
 
+import pytest
+
+from bot.delivery.letters import Letters
 from bot.delivery.sent_marks import SentMarks
+from bot.service.context import Context
 from storage.repos import Repositories
 from tests.storage.test_repositories import NOW, _class, _family, _waiting_recording
 
@@ -66,3 +72,50 @@ async def test_concurrent_marks_each_get_their_own_answer(repos: Repositories) -
     assert repos.db.queries - before < len(ids)  # written together
     sent = [await repos.deliveries.get(d) for d in ids]
     assert [d.platform_message_id for d in sent if d] == [f"<{ids[0]}@x>", None, f"<{ids[2]}@x>"]
+
+
+async def test_marks_finishing_a_few_ms_apart_go_in_one_write(repos: Repositories) -> None:
+    ids, _ = await _fan_out(repos)
+    marks = SentMarks(repos.deliveries, gather_s=0.5)
+    before = repos.db.queries
+
+    async def sent_after(n: int, delivery_id: int) -> bool:
+        await asyncio.sleep(0.02 * n)  # each send finishing 20 ms after the one before
+        return await marks.mark(delivery_id, f"<{delivery_id}@x>", NOW)
+
+    answers = await asyncio.gather(*(sent_after(n, d) for n, d in enumerate(ids)))
+    assert answers == [True, True, True]
+    assert repos.db.queries - before == 1
+    assert all(d and d.state == "sent" for d in [await repos.deliveries.get(i) for i in ids])
+
+
+async def test_marks_gathering_when_the_writer_stops_are_not_left_waiting(
+    repos: Repositories,
+) -> None:
+    ids, _ = await _fan_out(repos)
+    marks = SentMarks(repos.deliveries, gather_s=10)
+    waiting = asyncio.ensure_future(marks.mark(ids[0], "<a@x>", NOW))
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert marks._writer is not None and not waiting.done()
+    marks._writer.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.wait_for(waiting, 5)
+    delivery = await repos.deliveries.get(ids[0])
+    assert delivery and delivery.state == "pending"  # goes again after a restart
+
+
+async def test_sends_starting_together_read_the_recording_names_once(
+    repos: Repositories,
+) -> None:
+    class_id = await _class(repos)
+    rec_id = await _waiting_recording(repos, class_id, "m1")
+    rec = await repos.recordings.get(rec_id)
+    assert rec is not None
+    letters = Letters(cast(Context, SimpleNamespace(repos=repos, audience=None)))
+    before = repos.db.queries
+    names = await asyncio.gather(*(letters._names_of(rec) for _ in range(10)))
+    assert repos.db.queries - before == 2  # the album and the class, once
+    assert len(set(names)) == 1 and names[0].class_name
+    await letters._names_of(rec)
+    assert repos.db.queries - before == 2
