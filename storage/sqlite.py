@@ -85,6 +85,8 @@ class SqliteDatabase(Database):
         self.counter = QueryCount()
         self._conn = conn
         self._lock = asyncio.Lock()
+        self._sharing = 0  # statements outside transactions under way
+        self._unshared = asyncio.Event()
         self._plain = SqliteExecutor(conn, self.counter)
         self.path = path
         self._held: set[str] = set()
@@ -103,30 +105,55 @@ class SqliteDatabase(Database):
         await db.migrate()
         return db
 
-    # Each call outside a transaction takes the connection lock (autocommit).
+    # One connection: a transaction has it to itself, while statements
+    # outside transactions (autocommit) share it. Those need no turn among
+    # themselves (the connection's thread runs them one by one, in order);
+    # making each wait for the previous one made 200 family pages asked at
+    # once wait one event-loop turn per query.
+    @asynccontextmanager
+    async def _shared(self) -> AsyncIterator[None]:
+        if self._lock.locked():  # a transaction is under way: after it
+            async with self._lock:
+                pass
+        self._sharing += 1
+        try:
+            yield
+        finally:
+            self._sharing -= 1
+            if not self._sharing:
+                self._unshared.set()
+
+    @asynccontextmanager
+    async def _alone(self) -> AsyncIterator[None]:
+        async with self._lock:  # statements arriving now wait for the lock
+            while self._sharing:  # and those under way finish first
+                self._unshared.clear()
+                await self._unshared.wait()
+            yield
+
     async def execute(self, sql: str, *args: Any) -> int:
-        async with self._lock:
+        async with self._shared():
             return await self._plain.execute(sql, *args)
 
     async def fetch(self, sql: str, *args: Any) -> list[Row]:
-        async with self._lock:
+        async with self._shared():
             return await self._plain.fetch(sql, *args)
 
     async def fetchrow(self, sql: str, *args: Any) -> Row | None:
-        async with self._lock:
+        async with self._shared():
             return await self._plain.fetchrow(sql, *args)
 
     async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
-        async with self._lock:
+        async with self._shared():
             await self._plain.executemany(sql, rows)
 
     async def close(self) -> None:
-        async with self._lock:
+        async with self._alone():
             await self._conn.close()
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Executor]:
-        async with self._lock:
+        async with self._alone():
             await self._conn.execute("BEGIN IMMEDIATE")
             try:
                 yield self._plain
@@ -138,7 +165,7 @@ class SqliteDatabase(Database):
 
     @asynccontextmanager
     async def bound(self) -> AsyncIterator[Database]:
-        async with self._lock:
+        async with self._alone():
             await self._conn.execute("BEGIN IMMEDIATE")
             try:
                 yield _SqliteInTransaction(self)
@@ -154,7 +181,7 @@ class SqliteDatabase(Database):
         moment waits, then finds them applied. Waiting for another process's
         migrations may take longer than a query's busy timeout: a start waits
         up to a minute rather than failing with "database is locked"."""
-        async with self._lock:
+        async with self._alone():
             await self._conn.execute(f"PRAGMA busy_timeout={MIGRATION_WAIT_MS}")
             try:
                 return await self._migrate_locked()
@@ -197,7 +224,7 @@ class SqliteDatabase(Database):
 
     async def backup(self, target: Path) -> None:
         """Online copy of the live database (SQLite backup API)."""
-        async with self._lock:
+        async with self._alone():
             dest = await aiosqlite.connect(target)
             try:
                 await self._conn.backup(dest)
