@@ -23,6 +23,7 @@ from bot.metrics import Metrics
 from bot.ports import ChatAdapter, DeliveryError, PermanentFailure, RecipientGone
 from bot.service.audience import Audience
 from bot.service.context import Context
+from bot.service.delivery_news import DeliveryNews
 from bot.service.dispatcher import Dispatcher
 from bot.service.family_pages import FamilyPages
 from bot.service.filing import Filing
@@ -135,6 +136,8 @@ class Service:
     health: HealthServer | None = None
     drain_timeout: float = 20.0
     _loops: list[asyncio.Task[None]] = field(default_factory=list)
+    # Listening to the other processes' news of deliveries due (PostgreSQL).
+    _news: asyncio.Task[None] | None = None
     # Platforms whose adapter is connected in this process.
     _connected: set[str] = field(default_factory=set)
     _caught_up: bool = False
@@ -236,6 +239,7 @@ class Service:
         self._loops.append(
             asyncio.create_task(hold(db, DUTIES, self.stopping, self._run_duties, first=duties))
         )
+        self._news = DeliveryNews(self.ctx).start()
         self._loops.append(asyncio.create_task(self.publisher.run(self.stopping)))
         # Converting stored originals and sending teachers' answers: every process.
         self._loops.append(asyncio.create_task(self.filing.run(self.stopping)))
@@ -357,6 +361,9 @@ class Service:
         every state not reached is still in the database for the next start."""
         self.stopping.set()
         self.digests.stop()
+        if self._news is not None:
+            self._news.cancel()
+            await asyncio.gather(self._news, return_exceptions=True)
         if self.web is not None:
             await self.web.stop()
         for adapter in self.ctx.adapters.values():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from bot.audio import AudioPipeline
@@ -42,7 +42,16 @@ class Wakeups:
     # The loop that writes and sends teacher notices (bot/service/retention.py).
     notices: asyncio.Event = field(default_factory=asyncio.Event)
 
+    # With several processes on one database: tells the others that
+    # deliveries are due (bot/service/delivery_news.py).
+    tell_others: Callable[[], None] | None = None
+
     def deliveries(self, platform: str | None = None) -> None:
+        self.deliveries_here(platform)
+        if self.tell_others is not None:
+            self.tell_others()
+
+    def deliveries_here(self, platform: str | None = None) -> None:
         for name, event in self.delivery.items():
             if platform is None or name == platform:
                 event.set()
