@@ -10,7 +10,7 @@ import json
 import os
 import signal
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from pathlib import Path
 
 import psycopg
@@ -167,3 +167,23 @@ def holder_pid(url: str, account: str = "telegram:%") -> int | None:
             "SELECT holder FROM account_holders WHERE account LIKE %s", (account,)
         ).fetchone()
     return int(str(row[0]).rsplit(":", 1)[1]) if row else None
+
+
+@contextlib.asynccontextmanager
+async def stopped_after(
+    services: Sequence[ServiceProcess], *first: Callable[[], object]
+) -> AsyncIterator[None]:
+    """The test's body with its services: a failed assertion shows each
+    service's log tail; however the body ends, ``first`` runs (what must
+    happen before a stop), then every service is stopped."""
+    try:
+        yield
+    except AssertionError:
+        for service in services:
+            print(service.tail())
+        raise
+    finally:
+        for step in first:
+            step()
+        for service in services:
+            await service.stop()

@@ -21,7 +21,7 @@ import pytest
 
 from adapters.memory import plain
 from tests.core.harness import sample
-from tests.service_process import ServiceProcess, admin, until, write_config
+from tests.service_process import ServiceProcess, admin, stopped_after, until, write_config
 from tests.telegram_api import FakeTelegram, Limits, running_fake_api
 from tests.telegram_api.state import JSON
 
@@ -144,7 +144,7 @@ async def test_sigkill_during_ingest_and_fan_out_loses_nothing(
     crashes = {"ingest": 0, "fan-out": 0}
     posted: dict[int, int] = {}
     cut_short = 0  # fan-out kills that left parents waiting
-    try:
+    async with stopped_after([service]):
         await set_up_class(fake, service, config)
         for n in range(RECORDINGS):
             update, _ = fake.push_media(
@@ -182,11 +182,6 @@ async def test_sigkill_during_ingest_and_fan_out_loses_nothing(
             )
 
         await until(settled, "every recording delivered or refused", wait_s=60)
-    except AssertionError:
-        print(service.tail())
-        raise
-    finally:
-        await service.stop()
 
     refusals = [n for n in range(RECORDINGS) if refused(fake, posted, n)]
     counts = {(p, n): voices_of(fake, p, n) for p in PARENTS for n in range(RECORDINGS)}

@@ -24,7 +24,14 @@ import pytest
 
 from tests.core.harness import sample
 from tests.postgres_server import PostgresServer
-from tests.service_process import ServiceProcess, admin, holder_pid, until, write_config
+from tests.service_process import (
+    ServiceProcess,
+    admin,
+    holder_pid,
+    stopped_after,
+    until,
+    write_config,
+)
 from tests.telegram_api import FakeTelegram, Limits, running_fake_api
 from tests.test_several_processes import (
     GROUP,
@@ -151,7 +158,7 @@ async def test_recordings_are_converted_by_processes_not_holding_the_bot(
     ]
     services = [holder, *others]
     voice = sample("loup_groupe3_voice.ogg").read_bytes()
-    try:
+    async with stopped_after(services, gate.end):
         await start_with(holder, monkeypatch, gate)
         await until(lambda: holder_pid(url) == holder.pid, "the first process runs the bot")
         bot_pid = holder.pid
@@ -181,14 +188,6 @@ async def test_recordings_are_converted_by_processes_not_holding_the_bot(
         await until(lambda: everyone_has(fake, 3), "every recording to every family", 40)
         await settle()
         prepared = preparers(url)
-    except AssertionError:
-        for service in services:
-            print(service.tail())
-        raise
-    finally:
-        gate.end()
-        for service in services:
-            await service.stop()
 
     print(f"\nconverted by (pid): { {t: who for t, (_, who, _) in prepared.items()} }")
     assert [who for _, who, _ in prepared.values()].count(bot_pid) == 1
@@ -217,7 +216,7 @@ async def test_a_conversion_killed_mid_way_is_taken_over_once(
     services = [holder, doomed, heir]
     voice = sample("loup_groupe3_voice.ogg").read_bytes()
     loop = asyncio.get_running_loop()
-    try:
+    async with stopped_after(services, holder_gate.end, doomed_gate.end):
         await start_with(holder, monkeypatch, holder_gate)
         await until(lambda: holder_pid(url) == holder.pid, "the first process runs the bot")
         bot_pid, heir_pid = holder.pid, None
@@ -250,15 +249,6 @@ async def test_a_conversion_killed_mid_way_is_taken_over_once(
         await until(lambda: everyone_has(fake, 2), "both recordings to every family", 40)
         await settle()
         prepared = preparers(url)
-    except AssertionError:
-        for service in services:
-            print(service.tail())
-        raise
-    finally:
-        holder_gate.end()
-        doomed_gate.end()
-        for service in services:
-            await service.stop()
 
     print(f"\nrecording 1 taken over {taken_over_s:.1f} s after its converter's SIGKILL")
     assert prepared[title(0)][:2] == ("published", bot_pid)

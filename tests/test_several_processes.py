@@ -24,7 +24,14 @@ from storage.db import Database
 from storage.repos import Repositories
 from tests.core.harness import sample
 from tests.postgres_server import PostgresServer
-from tests.service_process import ServiceProcess, admin, holder_pid, until, write_config
+from tests.service_process import (
+    ServiceProcess,
+    admin,
+    holder_pid,
+    stopped_after,
+    until,
+    write_config,
+)
 from tests.telegram_api import FakeTelegram, Limits, running_fake_api
 
 pytestmark = pytest.mark.timeout(150)
@@ -119,7 +126,7 @@ async def test_three_processes_one_bot_taken_over_after_sigkill(
     services = [ServiceProcess(config, tmp_path / f"service{i}.log") for i in range(3)]
     voice = sample("loup_groupe3_voice.ogg").read_bytes()
     loop = asyncio.get_running_loop()
-    try:
+    async with stopped_after(services):
         for service in services:
             await service.start()
         pids = {s.pid for s in services}
@@ -162,13 +169,6 @@ async def test_three_processes_one_bot_taken_over_after_sigkill(
         await asyncio.sleep(1.0)  # anything sent twice would show by now
         # Counted before the stops: stopping the holder hands the bot on.
         connections = sum(c.method == "getMe" for c in fake.calls)
-    except AssertionError:
-        for service in services:
-            print(service.tail())
-        raise
-    finally:
-        for service in services:
-            await service.stop()
 
     counts = {(p, n): voices_of(fake, p, n) for p in PARENTS for n in range(RECORDINGS)}
     lost = [key for key, count in counts.items() if count == 0]
@@ -225,7 +225,7 @@ async def test_the_email_sender_is_taken_over_after_sigkill(
     voice = sample("loup_groupe3_voice.ogg").read_bytes()
     loop = asyncio.get_running_loop()
     recordings = 2
-    try:
+    async with stopped_after(services):
         for service in services:
             await service.start()
         pids = {s.pid for s in services}
@@ -258,13 +258,6 @@ async def test_the_email_sender_is_taken_over_after_sigkill(
             wait_s=40,
         )
         await asyncio.sleep(1.0)
-    except AssertionError:
-        for service in services:
-            print(service.tail())
-        raise
-    finally:
-        for service in services:
-            await service.stop()
 
     counts = {(i, n): letters_of(smtp, i, n) for i in range(families) for n in range(recordings)}
     duplicates = sum(c - 1 for c in counts.values() if c > 1)

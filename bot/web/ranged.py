@@ -56,7 +56,8 @@ def _unsatisfiable(size: int) -> web.HTTPRequestRangeNotSatisfiable:
 async def stream(
     request: web.Request, store: MediaStore, ref: str, headers: dict[str, str]
 ) -> web.StreamResponse | None:
-    """Answer ``request`` with the file ``ref``; None when it is not stored."""
+    """Answer ``request`` with the file ``ref``; None when a bucket does not
+    hold it (a local file missing gets aiohttp's own empty 404)."""
     local = store.local_file(ref)
     if local is not None:
         return web.FileResponse(local, headers=headers)

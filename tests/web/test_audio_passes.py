@@ -21,9 +21,7 @@ from tests.web.kit import School, school_online
 ALBUM = "Le loup qui voulait changer de couleur"
 
 
-async def _heard_once(
-    tmp_path: Path, school: School, client: TestClient[object, object]
-) -> tuple[str, int]:
+async def _heard_once(school: School, client: TestClient[object, object]) -> tuple[str, int]:
     """Lina's audio path, fetched once so that its pass is kept."""
     await school.klass("MS-GS")
     await school.child("MS-GS", "Lina")
@@ -38,7 +36,7 @@ async def _heard_once(
 
 async def test_a_new_link_cuts_the_old_links_audio_at_once(tmp_path: Path) -> None:
     async with school_online(tmp_path) as (school, client):
-        audio, _rec = await _heard_once(tmp_path, school, client)
+        audio, _rec = await _heard_once(school, client)
         page = audio.rsplit("/audio/", 1)[0]
         moved = await client.post(f"{page}/nouveau-lien", allow_redirects=False)
         fresh = moved.headers["Location"].split("?")[0]
@@ -48,7 +46,7 @@ async def test_a_new_link_cuts_the_old_links_audio_at_once(tmp_path: Path) -> No
 
 async def test_a_family_leaving_cuts_its_audio_at_once(tmp_path: Path) -> None:
     async with school_online(tmp_path) as (school, client):
-        audio, _rec = await _heard_once(tmp_path, school, client)
+        audio, _rec = await _heard_once(school, client)
         page = audio.rsplit("/audio/", 1)[0]
         left = await client.post(f"{page}/quitter", data={"confirmer": "oui"})
         assert left.status == 200 and "Au revoir" in await left.text()
@@ -57,14 +55,14 @@ async def test_a_family_leaving_cuts_its_audio_at_once(tmp_path: Path) -> None:
 
 async def test_a_withdrawn_recording_is_cut_at_once(tmp_path: Path) -> None:
     async with school_online(tmp_path) as (school, client):
-        audio, rec = await _heard_once(tmp_path, school, client)
+        audio, rec = await _heard_once(school, client)
         await Withdrawal(school.ctx).withdraw(rec, "memory:maitresse")
         assert (await client.get(audio)).status == 404
 
 
 async def test_an_erased_child_is_cut_at_once(tmp_path: Path) -> None:
     async with school_online(tmp_path) as (school, client):
-        audio, _rec = await _heard_once(tmp_path, school, client)
+        audio, _rec = await _heard_once(school, client)
         await Erasure(school.ctx).child(school.children["Lina"])
         assert (await client.get(audio)).status == 404
 
@@ -73,7 +71,7 @@ async def test_a_consent_withdrawn_by_another_process_cuts_the_audio_soon(
     tmp_path: Path,
 ) -> None:
     async with school_online(tmp_path) as (school, client):
-        audio, _rec = await _heard_once(tmp_path, school, client)
+        audio, _rec = await _heard_once(school, client)
         other = await open_context(school.ctx.settings, {}, school.clock)
         try:  # the same database, its own caches: nothing bumped here
             await other.repos.families.set_consent(
